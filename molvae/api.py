@@ -1,0 +1,153 @@
+"""MolVAE: the one object users (and the modules above it) hold. Load a model, encode, decode, sample,
+reconstruct."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import chem, checkpoint
+from .model import EOS, VAE
+from .tokens import Vocab, pad_batch, selfies_to_smiles
+
+BUNDLED = Path(__file__).parent / "models" / "default"
+
+
+def _as_smiles(items) -> list:
+    """Accept SMILES strings or RDKit Mol objects (None stays None)."""
+    from rdkit import Chem
+
+    return [Chem.MolToSmiles(m) if isinstance(m, Chem.Mol) else m for m in items]
+
+
+class MolVAE:
+    def __init__(self, model: VAE, vocab: Vocab, meta: dict, path: Path | None = None, batch_size: int = 512):
+        self.model, self.vocab, self.meta, self.path = model, vocab, meta, path
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, path=None) -> "MolVAE":
+        """The bundled model when path is None, else a model directory or a training output directory."""
+        path = BUNDLED if path is None else Path(path)
+        if path == BUNDLED and not (path / "model.json").exists():
+            raise checkpoint.ModelError(f"the bundled model is missing from {path} (reinstall molvae)")
+        model, vocab, meta = checkpoint.load_model(path)
+        return cls(model, vocab, meta, Path(path))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.cfg.latent_dim
+
+    # -- encoding --------------------------------------------------------------------------------------
+    def tokenize(self, smiles: Sequence) -> tuple[list, list[str]]:
+        """Token ids (or None) and a reason ("" when encodable) for each input."""
+        ids, reasons = [], []
+        for s in _as_smiles(smiles):
+            seq, why = self.vocab.encode(s)
+            ids.append(seq)
+            reasons.append(why)
+        return ids, reasons
+
+    def _batches(self, seqs: list) -> Iterable[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+        """Encodable rows in length-sorted batches: (row indices, x, lengths)."""
+        rows = np.array([i for i, s in enumerate(seqs) if s is not None], dtype=np.int64)
+        rows = rows[np.argsort([len(seqs[i]) for i in rows], kind="stable")]
+        for s in range(0, len(rows), self.batch_size):
+            idx = rows[s : s + self.batch_size]
+            x, lengths = pad_batch([seqs[i] for i in idx])
+            yield idx, torch.from_numpy(x), torch.from_numpy(lengths)
+
+    def encode(self, smiles: Sequence, return_logvar: bool = False):
+        """mu (N, D) for each input; rows that cannot be encoded are NaN. Optionally logvar as well."""
+        mu, logvar = self._encode_ids(self.tokenize(smiles)[0])
+        return (mu, logvar) if return_logvar else mu
+
+    @torch.no_grad()
+    def _encode_ids(self, seqs: list) -> tuple[np.ndarray, np.ndarray]:
+        mu = np.full((len(seqs), self.latent_dim), np.nan, dtype=np.float32)
+        logvar = mu.copy()
+        for idx, x, lengths in self._batches(seqs):
+            m, lv = self.model.encode(x, lengths)
+            mu[idx], logvar[idx] = m.numpy(), lv.numpy()
+        return mu, logvar
+
+    # -- decoding --------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def decode_selfies(self, z, greedy: bool = True, temperature: float = 1.0,
+                       generator: torch.Generator | None = None) -> tuple[list[str], np.ndarray]:
+        """SELFIES strings and their decoder log-likelihoods for a batch of latents."""
+        if temperature <= 0:
+            raise ValueError("temperature must be positive")
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"latents must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        out, ll = [], []
+        for s in range(0, z.shape[0], self.batch_size):
+            ids, loglik = self.model.generate(z[s : s + self.batch_size], greedy=greedy, temperature=temperature,
+                                              generator=generator)
+            out.extend(self.vocab.decode_ids(row) for row in ids.tolist())
+            ll.append(loglik.numpy())
+        return out, (np.concatenate(ll) if ll else np.zeros(0, dtype=np.float32))
+
+    def decode(self, z, greedy: bool = True, temperature: float = 1.0, seed: int | None = None) -> list:
+        """Canonical SMILES for each latent (None where RDKit rejects the decoded molecule)."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        selfies, _ = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
+        return [selfies_to_smiles(s) for s in selfies]
+
+    # -- sampling --------------------------------------------------------------------------------------
+    def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
+               seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None) -> pd.DataFrame:
+        """n molecules decoded from z ~ N(0, latent_scale^2 I).
+
+        By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
+        table's `attrs` holds how many were drawn and why any were discarded. With keep_invalid every draw
+        is a row (smiles empty, valid False where RDKit rejected it).
+        """
+        if n < 0:
+            raise ValueError("n must not be negative")
+        if temperature <= 0 or latent_scale <= 0:
+            raise ValueError("temperature and latent_scale must be positive")
+        gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        rows, drawn, discarded = [], 0, Counter()
+        max_draws = max_draws or max(10 * n, 1000)
+        while len(rows) < n and drawn < max_draws:
+            k = min(self.batch_size, n - len(rows)) if not keep_invalid else min(self.batch_size, n - drawn)
+            z = torch.randn(k, self.latent_dim, generator=gen) * latent_scale
+            selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
+            drawn += k
+            for s, l in zip(selfies, ll):
+                smi = selfies_to_smiles(s) if s else None
+                if smi is None:
+                    discarded["empty" if not s else "rejected by RDKit"] += 1
+                    if not keep_invalid:
+                        continue
+                rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
+                             "loglik": round(float(l), 4)})
+        df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
+        df.attrs.update(drawn=drawn, discarded=dict(discarded))
+        return df
+
+    # -- reconstruction --------------------------------------------------------------------------------
+    def reconstruct(self, smiles: Sequence) -> pd.DataFrame:
+        """Greedy decode of mu for each input: columns canonical, reconstruction, recon_exact, error."""
+        items = _as_smiles(smiles)
+        canon = [chem.canonical(s) for s in items]
+        seqs, reasons = self.tokenize(items)
+        mu, _ = self._encode_ids(seqs)
+        ok = ~np.isnan(mu).any(1)
+        rec = [None] * len(items)
+        if ok.any():
+            dec = self.decode(mu[ok], greedy=True)
+            for i, d in zip(np.flatnonzero(ok), dec):
+                rec[i] = d
+        return pd.DataFrame({
+            "canonical_smiles": [c or "" for c in canon],
+            "reconstruction": [r or "" for r in rec],
+            "recon_exact": [bool(r is not None and c is not None and r == c) for r, c in zip(rec, canon)],
+            "error": reasons,
+        })

@@ -1,0 +1,219 @@
+"""Model directories: weights as safetensors, config + vocabulary + provenance as JSON. Nothing is unpickled.
+
+A model directory holds `model.safetensors`, `model.json` and a `MODEL_CARD.md`. A training checkpoint is a
+model directory plus `optimizer.safetensors` and `train_state.json`. Directories are written next to their
+destination and renamed into place, so a crash never leaves a half-written one behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .model import VAE, ModelConfig
+from .tokens import Vocab
+
+FORMAT = "molvae-model"
+FORMAT_VERSION = 1
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be used: missing, damaged, or from an incompatible version."""
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_dir_atomically(dest: Path, write) -> None:
+    """Call write(tmpdir), then swap tmpdir into dest; the old dest survives as dest.old until the swap ends."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp, old = dest.with_name(dest.name + ".tmp"), dest.with_name(dest.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write(tmp)
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    if dest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    _fsync_dir(dest.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def existing_dir(dest: Path) -> Path | None:
+    """The directory to read for dest: dest itself, or dest.old when a crash interrupted a swap."""
+    dest = Path(dest)
+    old = dest.with_name(dest.name + ".old")
+    return dest if dest.is_dir() else (old if old.is_dir() else None)
+
+
+def model_card(meta: dict) -> str:
+    cfg, prov, m = meta["config"], meta.get("provenance", {}), meta.get("metrics", {})
+    lines = [
+        f"# molvae model: {meta.get('name', 'unnamed')}", "",
+        "A SELFIES GRU variational autoencoder (molvae). Weights: `model.safetensors`; config, vocabulary and",
+        "provenance: `model.json`. Nothing in this directory is executed or unpickled when it is loaded.", "",
+        "## Architecture",
+        f"- embedding {cfg['emb_dim']}, encoder GRU {cfg['enc_hidden']} x {cfg['enc_layers']}"
+        f"{' bidirectional' if cfg['bidirectional'] else ''}, latent {cfg['latent_dim']},"
+        f" decoder GRU {cfg['dec_hidden']} x {cfg['dec_layers']} (fed z at every step)",
+        f"- vocabulary {cfg['vocab_size']} SELFIES tokens, at most {cfg['max_len'] - 1} tokens a molecule",
+        f"- parameters: {meta.get('parameters', '?')}", "",
+        "## Training",
+        f"- data: `{prov.get('data', '?')}` (sha256 {str(prov.get('data_sha256', '?'))[:16]}...)",
+        f"- command: `{prov.get('command', '?')}`",
+        f"- seen: {m.get('molecules_seen', '?')} molecules in {m.get('epochs', '?')} epochs,"
+        f" {m.get('train_minutes', '?')} minutes on {prov.get('device', '?')}", "",
+        "## Validation (last epoch)",
+    ]
+    lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "beta")]
+    lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in prov.get("versions", {}).items()], ""]
+    extra = meta.get("card_extra")
+    return "\n".join(lines) + (("\n" + extra + "\n") if extra else "")
+
+
+def save_model(dest, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, name: str = "molvae",
+               optimizer: torch.optim.Optimizer | None = None, train_state: dict | None = None,
+               card_extra: str | None = None) -> None:
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
+        "config": model.cfg.to_json(), "vocab": vocab.to_json(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "provenance": provenance, "metrics": metrics,
+    }
+    if card_extra:
+        meta["card_extra"] = card_extra
+
+    def write(tmp: Path):
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()},
+                  str(tmp / "model.safetensors"))
+        write_json(tmp / "model.json", meta)
+        (tmp / "MODEL_CARD.md").write_text(model_card(meta))
+        if optimizer is not None:
+            tensors, groups = optimizer_to_tensors(optimizer)
+            save_file(tensors, str(tmp / "optimizer.safetensors"))
+            write_json(tmp / "train_state.json", {**(train_state or {}), "param_groups": groups})
+
+    _write_dir_atomically(Path(dest), write)
+
+
+def optimizer_to_tensors(opt: torch.optim.Optimizer) -> tuple[dict, list]:
+    sd = opt.state_dict()
+    tensors = {}
+    for idx, st in sd["state"].items():
+        for key, val in st.items():
+            t = val if torch.is_tensor(val) else torch.tensor(val)
+            tensors[f"{idx}.{key}"] = t.detach().contiguous()
+    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
+    return tensors, groups
+
+
+def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: list) -> None:
+    state: dict = {}
+    for name, t in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = t
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def resolve_model_dir(path) -> Path:
+    """Accept a model directory, a training output directory (uses its model/ or checkpoint/), or .old."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelError(f"model not found: {p}")
+    if (p / "model.json").exists():
+        return p
+    for sub in ("model", "checkpoint"):
+        d = existing_dir(p / sub)
+        if d is not None and (d / "model.json").exists():
+            return d
+    raise ModelError(f"not a molvae model directory (no model.json): {p}")
+
+
+def read_meta(path) -> tuple[Path, dict]:
+    d = resolve_model_dir(path)
+    try:
+        meta = json.loads((d / "model.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"damaged model.json in {d}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{d / 'model.json'} is not a molvae model description")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelError(f"model format version {version} is newer than this molvae reads ({FORMAT_VERSION});"
+                         " upgrade molvae")
+    return d, meta
+
+
+def load_model(path) -> tuple[VAE, Vocab, dict]:
+    """Load (model in eval mode, vocabulary, metadata). Every failure is a ModelError with one line."""
+    d, meta = read_meta(path)
+    try:
+        cfg = ModelConfig.from_json(meta["config"])
+        vocab = Vocab.from_json(meta["vocab"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"bad config or vocabulary in {d / 'model.json'}: {exc}") from None
+    if len(vocab) != cfg.vocab_size:
+        raise ModelError(f"vocabulary has {len(vocab)} tokens but the model expects {cfg.vocab_size}")
+    if vocab.max_len != cfg.max_len:
+        raise ModelError(f"vocabulary length limit {vocab.max_len} does not match the model's {cfg.max_len}")
+    wfile = d / "model.safetensors"
+    if not wfile.exists():
+        raise ModelError(f"missing weights file {wfile}")
+    try:
+        state = load_file(str(wfile))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"damaged weights file {wfile}: {str(exc).splitlines()[0]}") from None
+    model = VAE(cfg)
+    expected = model.state_dict()
+    missing = set(expected) - set(state)
+    extra = set(state) - set(expected)
+    if missing or extra:
+        raise ModelError(f"weights do not match the config: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
+    for k, v in expected.items():
+        if state[k].shape != v.shape:
+            raise ModelError(f"weight {k} has shape {tuple(state[k].shape)}, config implies {tuple(v.shape)}"
+                             " (vocabulary or sizes do not match the weights)")
+        if not torch.isfinite(state[k]).all():
+            raise ModelError(f"weight {k} contains NaN or inf")
+    model.load_state_dict(state)
+    model.eval()
+    return model, vocab, meta
+
+
+def load_training_state(path, optimizer: torch.optim.Optimizer) -> dict:
+    d = Path(path)
+    try:
+        tensors = load_file(str(d / "optimizer.safetensors"))
+        state = json.loads((d / "train_state.json").read_text())
+        optimizer_from_tensors(optimizer, tensors, state.pop("param_groups"))
+    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"cannot resume from {d}: {str(exc).splitlines()[0]}") from None
+    return state

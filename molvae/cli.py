@@ -1,0 +1,148 @@
+"""`molvae` command line: parse, call the Python API, report. Every user error ends in one line and exit 2."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _positive(name):
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {v}")
+        return v
+    return parse
+
+
+def _positive_float(name):
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
+        if not v > 0 or v != v or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"{name} must be a positive number, got {text}")
+        return v
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_model(p):
+    p.add_argument("--model", default=None, help="model directory (default: the bundled model)")
+
+
+# -- train -------------------------------------------------------------------------------------------------
+TRAIN_FLAGS = {  # flag -> (TrainConfig field, type)
+    "--data": ("data", str), "--out": ("out", str), "--smiles-column": ("smiles_column", str),
+    "--epochs": ("epochs", _positive("--epochs")), "--batch-size": ("batch_size", _positive("--batch-size")),
+    "--lr": ("lr", _positive_float("--lr")), "--lr-decay": ("lr_decay", _positive_float("--lr-decay")),
+    "--emb-dim": ("emb_dim", _positive("--emb-dim")),
+    "--hidden-dim": ("hidden_dim", _positive("--hidden-dim")),
+    "--enc-hidden-dim": ("enc_hidden_dim", _positive("--enc-hidden-dim")),
+    "--enc-layers": ("enc_layers", _positive("--enc-layers")),
+    "--dec-layers": ("dec_layers", _positive("--dec-layers")),
+    "--latent-dim": ("latent_dim", _positive("--latent-dim")), "--dropout": ("dropout", float),
+    "--max-len": ("max_len", _positive("--max-len")),
+    "--beta": ("beta", float), "--kl-schedule": ("kl_schedule", str),
+    "--kl-warmup-steps": ("kl_warmup_steps", _positive("--kl-warmup-steps")),
+    "--free-bits": ("free_bits", float), "--grad-clip": ("grad_clip", _positive_float("--grad-clip")),
+    "--max-minutes": ("max_minutes", _positive_float("--max-minutes")),
+    "--checkpoint-minutes": ("checkpoint_minutes", _positive_float("--checkpoint-minutes")),
+    "--val-fraction": ("val_fraction", float), "--seed": ("seed", int), "--threads": ("threads", int),
+}
+
+
+def cmd_train(args) -> int:
+    from dataclasses import fields
+
+    from .train import TrainConfig, train
+
+    settings = {}
+    if args.config:
+        settings.update(TrainConfig.from_toml(args.config))
+    if args.resume and args.out and not args.config:
+        import json
+        from pathlib import Path
+
+        saved = Path(args.out) / "config.json"
+        if saved.exists():  # a resumed run keeps its settings unless told otherwise
+            known = {f.name for f in fields(TrainConfig)}
+            settings.update({k: v for k, v in json.loads(saved.read_text()).items() if k in known})
+    for flag, (name, _) in TRAIN_FLAGS.items():
+        v = getattr(args, name)
+        if v is not None:
+            settings[name] = v
+    if args.no_bidirectional:
+        settings["bidirectional"] = False
+    cfg = TrainConfig(**settings)
+    model_dir = train(cfg, resume=args.resume, command="molvae " + " ".join(sys.argv[1:]),
+                      log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(f"model written to {model_dir}")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    ap = Parser(prog="molvae", description="SELFIES GRU VAE for molecular generation")
+    ap.add_argument("--version", action="version", version=f"molvae {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model (or resume training)")
+    for flag, (name, typ) in TRAIN_FLAGS.items():
+        p.add_argument(flag, dest=name, type=typ, default=None)
+    p.add_argument("--no-bidirectional", action="store_true", help="unidirectional encoder")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--config", default=None, help="TOML file with training settings (flags win)")
+    p.set_defaults(func=cmd_train)
+
+    from . import commands
+    commands.add_commands(sub, _add_model, _positive, _positive_float)
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    from .checkpoint import ModelError
+    from .data import DataError
+    from .train import TrainError
+
+    try:
+        return args.func(args)
+    except (ModelError, DataError, TrainError, UsageError) as exc:
+        print(f"molvae {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"molvae {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"molvae {args.command}: error: {exc.strerror or exc}"
+              f"{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: say so in one line; MOLVAE_DEBUG=1 shows the traceback
+        if os.environ.get("MOLVAE_DEBUG"):
+            raise
+        print(f"molvae {args.command}: internal error: {type(exc).__name__}: {exc}"
+              " (set MOLVAE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

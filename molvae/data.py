@@ -1,0 +1,174 @@
+"""Reading molecule files (reader chosen by extension) and length-bucketed batches for training."""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .tokens import Vocab
+
+SMILES_NAMES = ("smiles", "canonical_smiles", "smi", "smiles_string", "mol", "molecule")
+
+
+class DataError(ValueError):
+    """A user-facing problem with an input file (missing, unreadable, no SMILES column)."""
+
+
+def _suffixes(path: Path) -> list[str]:
+    s = [x.lower() for x in path.suffixes]
+    return s[:-1] if s and s[-1] == ".gz" else s
+
+
+def find_smiles_column(columns, requested: str | None = None) -> str:
+    cols = [str(c) for c in columns]
+    if requested:
+        if requested in cols:
+            return requested
+        raise DataError(f"column '{requested}' not found (columns: {', '.join(cols[:10])})")
+    lower = {c.lower(): c for c in cols}
+    for name in SMILES_NAMES:
+        if name in lower:
+            return lower[name]
+    for c in cols:
+        if "smiles" in c.lower():
+            return c
+    raise DataError(f"no SMILES column found (columns: {', '.join(cols[:10])}); name it with --smiles-column")
+
+
+def _read_smi(path: Path) -> pd.DataFrame:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    rows = []
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            parts = line.split(None, 1) if line.strip() else [""]
+            rows.append((parts[0], parts[1].strip() if len(parts) > 1 else ""))
+    if rows and rows[0][0].lower() in SMILES_NAMES:
+        rows = rows[1:]
+    return pd.DataFrame(rows, columns=["smiles", "name"], dtype=object)
+
+
+def read_table(path, smiles_column: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Read a whole molecule file as strings. Returns (table, name of its SMILES column).
+
+    .csv/.tsv/.smi (optionally .gz) and .parquet; every row is kept as it is.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"file not found: {path}")
+    if path.is_dir():
+        raise DataError(f"expected a file, got a directory: {path}")
+    kind = _suffixes(path)[-1:] or [""]
+    try:
+        if kind == [".parquet"]:
+            df = pd.read_parquet(path)
+        elif kind == [".smi"] or kind == [".txt"]:
+            df = _read_smi(path)
+        elif kind in ([".csv"], [".tsv"]):
+            sep = "\t" if kind == [".tsv"] else ","
+            df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL,
+                             encoding_errors="replace")
+        else:
+            raise DataError(f"unsupported file type '{''.join(path.suffixes)}' (use .csv, .tsv, .smi, .gz of those, .parquet)")
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return df, find_smiles_column(df.columns, smiles_column)
+
+
+def read_smiles(path, smiles_column: str | None = None) -> list[str]:
+    df, col = read_table(path, smiles_column)
+    return ["" if v is None else str(v) for v in df[col].tolist()]
+
+
+@dataclass
+class TokenizedSet:
+    """Token ids (rows padded with 0) and lengths (including <eos>) of the molecules that encoded."""
+
+    ids: np.ndarray       # (N, max_len) int16
+    lengths: np.ndarray   # (N,) int16
+    smiles: list[str]     # the input SMILES of the kept rows, aligned with ids
+    skipped: dict         # reason -> count
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def subset(self, idx: np.ndarray) -> "TokenizedSet":
+        return TokenizedSet(self.ids[idx], self.lengths[idx], [self.smiles[i] for i in idx], {})
+
+
+def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None = None) -> TokenizedSet:
+    """Encode each SMILES; rows that fail are counted by reason and left out of the training set."""
+    from . import tokens
+
+    ids = np.zeros((len(smiles), vocab.max_len), dtype=np.int16)
+    lengths, keep, canon, skipped = [], [], [], {}
+    for i, smi in enumerate(smiles):
+        s, reason = (selfies[i], "") if selfies is not None and selfies[i] else tokens.smiles_to_selfies(smi)
+        seq = None
+        if s is not None:
+            seq, reason = vocab.encode_selfies(s)
+        if seq is None:
+            key = reason.split(" (")[0] if reason.startswith("too long") else reason
+            skipped[key] = skipped.get(key, 0) + 1
+            continue
+        ids[len(keep), : len(seq)] = seq
+        lengths.append(len(seq))
+        keep.append(i)
+        canon.append(smi)
+    return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16), canon, skipped)
+
+
+def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                     pool: int = 64) -> list[np.ndarray]:
+    """Shuffle, sort by length within pools of `pool` batches, cut into batches, shuffle the batches.
+
+    Each batch holds molecules of nearly equal length, so padding (wasted compute) stays small while the
+    order of batches stays random from epoch to epoch.
+    """
+    order = rng.permutation(len(lengths))
+    batches = []
+    chunk = batch_size * pool
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def check_output_path(path) -> str:
+    """Fail early (before any work) on an output path that cannot be written; returns its table kind."""
+    path = Path(path)
+    kind = (_suffixes(path)[-1:] or [""])[0]
+    if kind not in (".csv", ".tsv", ".parquet"):
+        raise DataError(f"unsupported output type '{''.join(path.suffixes)}' (use .csv, .tsv, .csv.gz or .parquet)")
+    if not path.parent.is_dir():
+        raise DataError(f"output directory does not exist: {path.parent}")
+    if path.is_dir():
+        raise DataError(f"output path is a directory: {path}")
+    return kind
+
+
+def write_table(df: pd.DataFrame, path) -> Path:
+    """Write .csv/.tsv (optionally .gz) or .parquet through a temporary file renamed into place, so an
+    interrupted run never leaves a file that looks complete."""
+    path = Path(path)
+    kind = check_output_path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if kind == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False, sep="\t" if kind == ".tsv" else ",",
+                      compression="gzip" if path.name.lower().endswith(".gz") else None)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

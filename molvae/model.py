@@ -1,0 +1,165 @@
+"""The VAE, top to bottom: embedding, GRU encoder, (mu, logvar), reparameterization, GRU decoder, ELBO terms,
+and batched decoding that stops as soon as every sequence has ended."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PAD, BOS, EOS = 0, 1, 2
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    max_len: int
+    emb_dim: int = 64
+    enc_hidden: int = 256
+    enc_layers: int = 1
+    bidirectional: bool = True
+    latent_dim: int = 64
+    dec_hidden: int = 512
+    dec_layers: int = 1
+    dropout: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+class VAE(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=PAD)
+        dirs = 2 if cfg.bidirectional else 1
+        self.encoder = nn.ModuleList(
+            nn.GRU(cfg.emb_dim if i < dirs else dirs * cfg.enc_hidden, cfg.enc_hidden, batch_first=True)
+            for i in range(cfg.enc_layers * dirs))
+        self.enc_dropout = nn.Dropout(cfg.dropout)
+        self.to_latent = nn.Linear(dirs * cfg.enc_hidden, 2 * cfg.latent_dim)
+        self.latent_to_hidden = nn.Linear(cfg.latent_dim, cfg.dec_layers * cfg.dec_hidden)
+        self.decoder = nn.GRU(cfg.emb_dim + cfg.latent_dim, cfg.dec_hidden, cfg.dec_layers, batch_first=True,
+                              dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0)
+        self.out = nn.Linear(cfg.dec_hidden, cfg.vocab_size)
+
+    # -- encoder ---------------------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, T) ids ending in <eos>, padded; returns mu, logvar of shape (B, latent_dim).
+
+        Padded batches run through plain GRUs and the state is read at each sequence's last token; the
+        backward direction reads each sequence reversed within its own length. (Packed sequences would do
+        the same, but their CPU backward pass costs far more time than the little padding that
+        length-bucketed batches leave.)
+        """
+        dirs = 2 if self.cfg.bidirectional else 1
+        last = (lengths - 1).to(x.device)
+        rows = torch.arange(x.shape[0], device=x.device)
+        t = torch.arange(x.shape[1], device=x.device)[None, :]
+        rev = torch.where(t < lengths[:, None].to(x.device), last[:, None] - t, t)  # an involution
+        inp = self.embed(x)
+        for layer in range(self.cfg.enc_layers):
+            if layer:
+                inp = self.enc_dropout(inp)
+            fwd, _ = self.encoder[layer * dirs](inp)
+            finals = [fwd[rows, last]]
+            if dirs == 2:
+                gather = rev[:, :, None].expand(-1, -1, inp.shape[-1])
+                bwd, _ = self.encoder[layer * dirs + 1](inp.gather(1, gather))
+                finals.append(bwd[rows, last])
+                bwd = bwd.gather(1, rev[:, :, None].expand(-1, -1, bwd.shape[-1]))
+                fwd = torch.cat([fwd, bwd], dim=-1)
+            inp = fwd
+        mu, logvar = self.to_latent(torch.cat(finals, dim=-1)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12.0, 8.0)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    # -- decoder ---------------------------------------------------------------------------------------
+    def init_hidden(self, z: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.latent_to_hidden(z))
+        return h.view(z.shape[0], self.cfg.dec_layers, self.cfg.dec_hidden).transpose(0, 1).contiguous()
+
+    def decode_logits(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: the decoder sees <bos> + x[:, :-1] and z at every step; returns (B, T, V)."""
+        inp = torch.cat([torch.full_like(x[:, :1], BOS), x[:, :-1]], dim=1)
+        emb = self.embed(inp)
+        emb = torch.cat([emb, z.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1)
+        out, _ = self.decoder(emb, self.init_hidden(z))
+        return self.out(out)
+
+    # -- objective -------------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, sample: bool = True):
+        """Returns per-molecule reconstruction NLL (nats), KL per latent dimension (B, D), and mu."""
+        mu, logvar = self.encode(x, lengths)
+        z = self.reparameterize(mu, logvar) if sample else mu
+        logits = self.decode_logits(z, x)
+        nll = F.cross_entropy(logits.transpose(1, 2), x, ignore_index=PAD, reduction="none").sum(1)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        return nll, kl, mu
+
+    # -- generation ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, greedy: bool = False, temperature: float = 1.0,
+                 generator: torch.Generator | None = None, max_len: int | None = None):
+        """Decode a batch of latents. Returns (ids (B, T) with <eos>/padding, log-likelihood (B,)).
+
+        Finished sequences leave the batch, so the cost follows the live sequences, and the loop ends as
+        soon as every sequence has produced <eos>.
+        """
+        max_len = max_len or self.cfg.max_len
+        n = z.shape[0]
+        ids = torch.full((n, max_len), PAD, dtype=torch.long)
+        loglik = torch.zeros(n)
+        live = torch.arange(n)
+        h = self.init_hidden(z)
+        tok = torch.full((n,), BOS, dtype=torch.long)
+        zl = z
+        for t in range(max_len):
+            inp = torch.cat([self.embed(tok), zl], dim=-1).unsqueeze(1)
+            out, h = self.decoder(inp, h)
+            logits = self.out(out[:, 0])
+            logits[:, PAD] = float("-inf")
+            logits[:, BOS] = float("-inf")
+            if t == max_len - 1:  # force an end at the length limit
+                logits[:, EOS + 1:] = float("-inf")
+            logp = F.log_softmax(logits, dim=-1)
+            if greedy:
+                nxt = logp.argmax(-1)
+            else:
+                nxt = torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)[:, 0]
+            ids[live, t] = nxt
+            loglik[live] += logp.gather(1, nxt[:, None])[:, 0]
+            keep = nxt != EOS
+            if not keep.any():
+                break
+            if not keep.all():
+                live, nxt, zl, h = live[keep], nxt[keep], zl[keep], h[:, keep]
+            tok = nxt
+        return ids, loglik
+
+
+def kl_loss(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """Batch-mean KL summed over dimensions, each dimension floored at `free_bits` nats (Kingma et al. 2016).
+
+    A dimension below the floor gets no gradient from the KL term, so the optimizer has no reason to shut it
+    off completely: the guard against posterior collapse.
+    """
+    per_dim = kl_per_dim.mean(0)
+    return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> int:
+    """Burda et al. (2016): a dimension is active when Var_x(E[z_d | x]) exceeds the threshold."""
+    return int((mu.var(0) > threshold).sum()) if mu.shape[0] > 1 else 0

@@ -1,0 +1,115 @@
+"""SELFIES vocabulary: SMILES -> canonical SMILES -> SELFIES -> token ids, and back.
+
+The vocabulary is data, saved with every model, so a model keeps working when the selfies or RDKit
+version changes: its alphabet never comes from the library at load time.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import selfies as sf
+
+from . import chem
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+SPECIALS = (PAD, BOS, EOS)
+
+
+def smiles_to_selfies(smiles) -> tuple[str | None, str]:
+    """Canonicalize with RDKit, then encode as SELFIES. Returns (selfies, "") or (None, reason)."""
+    mol, reason = chem.check_smiles(smiles)
+    if mol is None:
+        return None, reason
+    try:
+        return sf.encoder(chem.mol_to_smiles(mol), strict=True), ""
+    except Exception:  # selfies raises EncoderError, and others for exotic inputs
+        return None, "selfies cannot encode"
+
+
+def split(selfies_str: str) -> list[str]:
+    return list(sf.split_selfies(selfies_str))
+
+
+def selfies_to_smiles(selfies_str: str) -> str | None:
+    """Decode SELFIES and canonicalize with RDKit; None when RDKit rejects the result."""
+    try:
+        smi = sf.decoder(selfies_str)
+    except Exception:
+        return None
+    return chem.canonical(smi) if smi else None
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Token alphabet with the three special tokens first, and the length limit (tokens + <eos>)."""
+
+    tokens: tuple[str, ...]
+    max_len: int
+    index: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if tuple(self.tokens[:3]) != SPECIALS:
+            raise ValueError("vocabulary must start with <pad>, <bos>, <eos>")
+        if len(set(self.tokens)) != len(self.tokens):
+            raise ValueError("vocabulary has duplicate tokens")
+        object.__setattr__(self, "index", {t: i for i, t in enumerate(self.tokens)})
+
+    pad, bos, eos = 0, 1, 2
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def build(cls, selfies_strings: Iterable[str], max_len: int | None = None) -> "Vocab":
+        counts, longest = Counter(), 0
+        for s in selfies_strings:
+            toks = split(s)
+            counts.update(toks)
+            longest = max(longest, len(toks))
+        tokens = SPECIALS + tuple(sorted(counts))
+        return cls(tokens, max_len or longest + 1)
+
+    def to_json(self) -> dict:
+        return {"tokens": list(self.tokens), "max_len": self.max_len}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Vocab":
+        return cls(tuple(d["tokens"]), int(d["max_len"]))
+
+    def encode_selfies(self, selfies_str: str) -> tuple[list[int] | None, str]:
+        """Token ids ending with <eos> (no <bos>), or (None, reason)."""
+        toks = split(selfies_str)
+        unknown = [t for t in toks if t not in self.index]
+        if unknown:
+            return None, f"unknown token {unknown[0]}"
+        if len(toks) + 1 > self.max_len:
+            return None, f"too long ({len(toks)} tokens, limit {self.max_len - 1})"
+        return [self.index[t] for t in toks] + [self.eos], ""
+
+    def encode(self, smiles) -> tuple[list[int] | None, str]:
+        s, reason = smiles_to_selfies(smiles)
+        if s is None:
+            return None, reason
+        return self.encode_selfies(s)
+
+    def decode_ids(self, ids: Iterable[int]) -> str:
+        """Ids -> SELFIES string, stopping at <eos>; padding and <bos> are skipped."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos:
+                break
+            if i > self.eos:
+                out.append(self.tokens[i])
+        return "".join(out)
+
+
+def pad_batch(seqs: list[list[int]], pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    arr = np.full((len(seqs), int(lengths.max(initial=1))), pad, dtype=np.int64)
+    for i, s in enumerate(seqs):
+        arr[i, : len(s)] = s
+    return arr, lengths

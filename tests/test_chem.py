@@ -1,0 +1,29 @@
+import math
+
+import pytest
+
+from molvae import chem
+
+
+@pytest.mark.parametrize("smiles,reason", [
+    ("", "empty"), ("   ", "empty"), (None, "empty"), (math.nan, "empty"), ("nan", "empty"),
+    ("C1CC", "parse error"), ("C(C", "parse error"), ("xyz", "parse error"),
+    ("C(C)(C)(C)(C)C", "valence"), ("c1cccc1", "kekulization"), ("C\x00C", "control characters"),
+    ("C" * 5000, "too long (5000 characters)"), (42, "not a string"),
+])
+def test_check_smiles_gives_a_reason(smiles, reason):
+    mol, why = chem.check_smiles(smiles)
+    assert mol is None and why == reason
+
+
+@pytest.mark.parametrize("smiles,canonical", [
+    ("OCC", "CCO"), ("C1=CC=CC=C1", "c1ccccc1"), ("[Na+].[Cl-]", "[Cl-].[Na+]"), ("[13CH4]", "[13CH4]"),
+    ("  CCO  ", "CCO"),
+])
+def test_canonical(smiles, canonical):
+    assert chem.canonical(smiles) == canonical
+
+
+def test_aromatic_ring():
+    assert chem.has_aromatic_ring(chem.to_mol("c1ccccc1CC"))
+    assert not chem.has_aromatic_ring(chem.to_mol("C1CCCCC1"))

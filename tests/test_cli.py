@@ -1,0 +1,81 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from molvae import chem
+from molvae.cli import main
+
+
+def run(*args):
+    """The CLI in a fresh process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "molvae", *map(str, args)], capture_output=True, text=True)
+
+
+def test_sample_writes_valid_molecules_and_is_deterministic(tmp_path, tiny_model, capsys):
+    out1, out2 = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["sample", "-n", "25", "--model", str(tiny_model), "--seed", "7", "-o", str(out1)]) == 0
+    assert main(["sample", "-n", "25", "--model", str(tiny_model), "--seed", "7", "-o", str(out2)]) == 0
+    a, b = pd.read_csv(out1, keep_default_na=False), pd.read_csv(out2, keep_default_na=False)
+    assert len(a) == 25 and list(a.columns[:3]) == ["smiles", "selfies", "valid"]
+    assert a.equals(b)
+    assert a["valid"].all() and all(chem.canonical(s) == s for s in a["smiles"])
+    assert "sampled 25 molecules" in capsys.readouterr().err
+    assert main(["sample", "-n", "25", "--model", str(tiny_model), "--seed", "8", "-o", str(out2)]) == 0
+    assert not a.equals(pd.read_csv(out2, keep_default_na=False))
+
+
+def test_reconstruct_keeps_every_row(tmp_path, tiny_model, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("name,smiles\na,CCO\nb,C1CC\nc,\nd,c1ccccc1C(=O)N\ne,[U]\n")
+    out = tmp_path / "out.csv"
+    assert main(["reconstruct", str(src), "-o", str(out), "--model", str(tiny_model)]) == 0
+    df = pd.read_csv(out, keep_default_na=False)
+    assert list(df["name"]) == ["a", "b", "c", "d", "e"]
+    assert list(df["error"])[1:3] == ["parse error", "empty"] and df["error"][4].startswith("unknown token")
+    assert not df["recon_exact"][1] and df["reconstruction"][1] == ""
+    assert "exact" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["sample", "-n", "0"], "-n must be positive"),
+    (["sample", "-n", "-3"], "-n must be positive"),
+    (["sample", "--temperature", "0"], "--temperature must be a positive number"),
+    (["sample", "--model", "/nonexistent/model"], "model not found"),
+    (["sample", "-o", "/nonexistent/dir/out.csv"], "output directory does not exist"),
+    (["reconstruct", "/nonexistent.csv", "-o", "x.csv"], "file not found"),
+    (["train", "--data", "/nonexistent.csv", "--out", "x"], "training data not found"),
+    (["train", "--out", "x"], "--data is required"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_errors_are_one_line(args, message, tmp_path):
+    r = run(*args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1
+
+
+def test_damaged_model_on_the_command_line(tmp_path, tiny_model):
+    import shutil
+
+    d = tmp_path / "broken"
+    shutil.copytree(tiny_model / "model", d)
+    (d / "model.safetensors").write_bytes(b"\x00" * 100)
+    r = run("sample", "-n", "3", "--model", d)
+    assert r.returncode == 2 and "damaged weights file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_train_from_the_command_line_and_resume(tmp_path, tiny_csv):
+    out = tmp_path / "cli"
+    toml = tmp_path / "run.toml"
+    toml.write_text("[train]\nepochs = 1\nbatch-size = 64\nhidden-dim = 32\nenc-hidden-dim = 16\nlatent-dim = 4\n"
+                    "emb-dim = 8\n")
+    r = run("train", "--data", tiny_csv, "--out", out, "--config", toml)
+    assert r.returncode == 0, r.stderr
+    r = run("train", "--data", tiny_csv, "--out", out, "--epochs", "2", "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stderr and len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    r = run("sample", "-n", "3", "--model", out)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3

@@ -1,0 +1,77 @@
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from molvae import data
+
+
+@pytest.mark.parametrize("name", ["m.csv", "m.csv.gz", "m.tsv", "m.smi", "m.smi.gz", "m.parquet"])
+def test_readers_by_extension(tmp_path, name):
+    smiles = ["CCO", "c1ccccc1", "not a smiles", ""]
+    p = tmp_path / name
+    if name.endswith(".parquet"):
+        pd.DataFrame({"Smiles": smiles, "y": [1, 2, 3, 4]}).to_parquet(p)
+    elif ".smi" in name:
+        text = "".join(f"{s} name{i}\n" for i, s in enumerate(smiles[:3])) + "\n"
+        (gzip.open(p, "wt") if name.endswith(".gz") else open(p, "w")).write(text)
+    else:
+        sep = "\t" if ".tsv" in name else ","
+        text = f"id{sep}Smiles\n" + "".join(f"{i}{sep}{s}\n" for i, s in enumerate(smiles))
+        (gzip.open(p, "wt") if name.endswith(".gz") else open(p, "w")).write(text)
+    got = data.read_smiles(p)
+    assert got[:3] == ["CCO", "c1ccccc1", "not" if ".smi" in name else "not a smiles"]
+    assert len(got) == 4  # no row dropped, the empty one included
+
+
+def test_smiles_column_choice_and_errors(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("a,mol_smiles,b\n1,CCO,2\n")
+    assert data.read_smiles(p) == ["CCO"]
+    assert data.read_smiles(p, "b") == ["2"]
+    with pytest.raises(data.DataError, match="column 'nope' not found"):
+        data.read_smiles(p, "nope")
+    q = tmp_path / "y.csv"
+    q.write_text("a,b\n1,2\n")
+    with pytest.raises(data.DataError, match="no SMILES column"):
+        data.read_smiles(q)
+    with pytest.raises(data.DataError, match="file not found"):
+        data.read_smiles(tmp_path / "missing.csv")
+    bad = tmp_path / "x.xyz"
+    bad.write_text("")
+    with pytest.raises(data.DataError, match="unsupported file type"):
+        data.read_smiles(bad)
+
+
+def test_tokenize_counts_reasons(train_smiles):
+    from molvae.tokens import Vocab, smiles_to_selfies
+
+    vocab = Vocab.build([smiles_to_selfies(s)[0] for s in train_smiles[:100]], max_len=40)
+    ts = data.tokenize(train_smiles[:100] + ["C1CC", "", "[U]"], vocab)
+    assert len(ts) + sum(ts.skipped.values()) == 103
+    assert ts.skipped["parse error"] == 1 and ts.skipped["empty"] == 1
+    assert (ts.lengths <= 40).all() and (ts.ids[np.arange(len(ts)), ts.lengths - 1] == vocab.eos).all()
+
+
+def test_bucketed_batches_cover_everything_with_little_padding():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(10, 60, size=5000)
+    batches = data.bucketed_batches(lengths, 64, np.random.default_rng(1))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(5000))
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    assert padded / lengths.sum() < 1.05  # random batches would pad ~40%
+    again = data.bucketed_batches(lengths, 64, np.random.default_rng(1))
+    assert all((a == b).all() for a, b in zip(batches, again))
+
+
+def test_write_table_is_atomic_and_checks_paths(tmp_path):
+    df = pd.DataFrame({"a": [1, 2]})
+    data.write_table(df, tmp_path / "o.csv")
+    assert (tmp_path / "o.csv").read_text() == "a\n1\n2\n"
+    assert not list(tmp_path.glob(".*tmp"))
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.write_table(df, tmp_path / "nope" / "o.csv")
+    with pytest.raises(data.DataError, match="unsupported output type"):
+        data.write_table(df, tmp_path / "o.xlsx")

@@ -1,0 +1,55 @@
+import torch
+
+from molvae.model import EOS, VAE, ModelConfig, active_units, kl_loss
+from molvae.tokens import pad_batch
+
+
+def small(**kw):
+    torch.manual_seed(0)
+    return VAE(ModelConfig(vocab_size=12, max_len=20, emb_dim=8, enc_hidden=16, latent_dim=4, dec_hidden=24, **kw)).eval()
+
+
+def test_encoding_ignores_padding():
+    """A molecule's mu must not depend on how long the other molecules of its batch are."""
+    for kw in ({}, {"bidirectional": False}, {"enc_layers": 2}):
+        m = small(**kw)
+        seqs = [[3, 4, 5, EOS], [6, 7, 8, 9, 10, 11, 3, EOS], [5, EOS]]
+        x, lengths = pad_batch(seqs)
+        mu_batch, lv_batch = m.encode(torch.from_numpy(x), torch.from_numpy(lengths))
+        for i, s in enumerate(seqs):
+            xi, li = pad_batch([s])
+            mu_i, lv_i = m.encode(torch.from_numpy(xi), torch.from_numpy(li))
+            assert torch.allclose(mu_batch[i], mu_i[0], atol=1e-5), kw
+            assert torch.allclose(lv_batch[i], lv_i[0], atol=1e-5), kw
+
+
+def test_bidirectional_encoder_reads_both_ends():
+    m = small()
+    x, lengths = pad_batch([[3, 4, 5, 6, EOS], [7, 4, 5, 6, EOS]])
+    mu, _ = m.encode(torch.from_numpy(x), torch.from_numpy(lengths))
+    assert not torch.allclose(mu[0], mu[1])
+
+
+def test_forward_shapes_and_generation_stops():
+    m = small()
+    x, lengths = pad_batch([[3, 4, EOS], [5, 6, 7, 8, EOS]])
+    nll, kl, mu = m(torch.from_numpy(x), torch.from_numpy(lengths))
+    assert nll.shape == (2,) and kl.shape == (2, 4) and mu.shape == (2, 4) and (nll > 0).all()
+    z = torch.randn(7, 4)
+    ids, ll = m.generate(z, greedy=True)
+    assert ids.shape == (7, 20) and (ll <= 0).all()
+    for row in ids.tolist():  # every sequence ends with <eos>, nothing but padding after it
+        end = row.index(EOS)
+        assert all(t == 0 for t in row[end + 1:]) and all(t > EOS for t in row[:end])
+    again, _ = m.generate(z, greedy=True)
+    assert torch.equal(ids, again)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.equal(m.generate(z, generator=g1)[0], m.generate(z, generator=g2)[0])
+
+
+def test_free_bits_and_active_units():
+    kl = torch.tensor([[0.01, 2.0, 0.5], [0.03, 4.0, 0.5]])
+    assert abs(kl_loss(kl, 0.0).item() - (0.02 + 3.0 + 0.5)) < 1e-6
+    assert abs(kl_loss(kl, 1.0).item() - (1.0 + 3.0 + 1.0)) < 1e-6
+    mu = torch.stack([torch.linspace(-1, 1, 50), torch.full((50,), 0.3), 0.01 * torch.randn(50)], 1)
+    assert active_units(mu) == 1

@@ -1,0 +1,115 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from molvae import checkpoint
+from molvae.api import MolVAE
+from molvae.train import TrainConfig, TrainError, beta_at, train
+
+
+def test_tiny_model_learns(tiny_model):
+    rows = [json.loads(l) for l in (tiny_model / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[-1]["val_nll"] < 0.8 * rows[0]["val_nll"]
+    assert rows[-1]["active_units"] > 0 and len(rows[-1]["kl_per_dim"]) == 8
+    assert (tiny_model / "config.json").exists() and (tiny_model / "model" / "MODEL_CARD.md").exists()
+
+
+def test_overfits_a_handful(tmp_path, train_smiles):
+    p = tmp_path / "few.smi"
+    p.write_text("\n".join(train_smiles[:8]) + "\n")
+    cfg = TrainConfig(data=str(p), out=str(tmp_path / "run"), epochs=60, batch_size=8, emb_dim=16,
+                      hidden_dim=96, enc_hidden_dim=48, latent_dim=8, val_fraction=0.0, lr=1e-2,
+                      kl_warmup_steps=1000, seed=0)
+    train(cfg, log=lambda m: None)
+    vae = MolVAE.load(tmp_path / "run")
+    rec = vae.reconstruct(train_smiles[:8])
+    assert rec["recon_exact"].mean() >= 0.75
+
+
+def test_checkpoint_round_trip(tiny_model):
+    vae = MolVAE.load(tiny_model)
+    again = MolVAE.load(tiny_model / "checkpoint")
+    for (k, a), (_, b) in zip(vae.model.state_dict().items(), again.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    assert vae.vocab == again.vocab
+    assert vae.meta["provenance"]["data_sha256"] and vae.meta["metrics"]["epochs"] == 6
+
+
+def test_resume_continues_where_it_stopped(tmp_path, tiny_csv):
+    kw = dict(data=str(tiny_csv), out=str(tmp_path / "r"), batch_size=64, emb_dim=8, hidden_dim=32,
+              enc_hidden_dim=16, latent_dim=4, val_fraction=0.1, seed=2)
+    train(TrainConfig(epochs=1, **kw), log=lambda m: None)
+    with pytest.raises(TrainError, match="already holds a training run"):
+        train(TrainConfig(epochs=2, **kw), log=lambda m: None)
+    logs = []
+    train(TrainConfig(epochs=2, **kw), resume=True, log=logs.append)
+    assert any("resumed from" in l and "epoch 2" in l for l in logs)
+    rows = [json.loads(l) for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    state = json.loads((tmp_path / "r" / "checkpoint" / "train_state.json").read_text())
+    assert state["epoch"] == 2 and state["step"] == 2 * rows[0]["step"]
+    # resuming a finished run and training the same number of epochs in one go give the same weights
+    train(TrainConfig(epochs=2, **{**kw, "out": str(tmp_path / "straight")}), log=lambda m: None)
+    a = MolVAE.load(tmp_path / "r").model.state_dict()
+    b = MolVAE.load(tmp_path / "straight").model.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_resume_without_checkpoint_fails(tmp_path, tiny_csv):
+    with pytest.raises(TrainError, match="nothing to resume"):
+        train(TrainConfig(data=str(tiny_csv), out=str(tmp_path / "none")), resume=True)
+
+
+def test_beta_schedules():
+    lin = TrainConfig(beta=0.5, kl_schedule="linear", kl_warmup_steps=100)
+    assert beta_at(0, lin) == 0 and beta_at(50, lin) == 0.25 and beta_at(500, lin) == 0.5
+    cyc = TrainConfig(beta=1.0, kl_schedule="cyclical", kl_warmup_steps=100, kl_ramp_fraction=0.5)
+    assert beta_at(25, cyc) == 0.5 and beta_at(75, cyc) == 1.0 and beta_at(100, cyc) == 0.0
+
+
+def test_bad_settings_are_refused(tmp_path, tiny_csv):
+    with pytest.raises(TrainError, match="epochs must be positive"):
+        train(TrainConfig(data=str(tiny_csv), out=str(tmp_path / "x"), epochs=0))
+    with pytest.raises(TrainError, match="training data not found"):
+        train(TrainConfig(data=str(tmp_path / "missing.csv"), out=str(tmp_path / "x")))
+    bad = tmp_path / "run.toml"
+    bad.write_text("[train]\nepochs = 2\nwarp_speed = 9\n")
+    with pytest.raises(TrainError, match="unknown setting"):
+        TrainConfig.from_toml(bad)
+
+
+def _copy_model(src, dst):
+    import shutil
+
+    shutil.copytree(checkpoint.resolve_model_dir(src), dst)
+    return dst
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:1000]),
+     "damaged weights file"),
+    (lambda d: (d / "model.safetensors").unlink(), "missing weights file"),
+    (lambda d: (d / "model.json").write_text((d / "model.json").read_text()[:200]), "damaged model.json"),
+    (lambda d: (d / "model.json").write_text(
+        (d / "model.json").read_text().replace('"format_version": 1', '"format_version": 99')), "newer than"),
+    (lambda d: (d / "model.json").write_text(
+        (d / "model.json").read_text().replace('"<eos>",', '"<eos>", "[Xx]",')), "vocabulary has"),
+    (lambda d: (d / "model.json").write_text(json.dumps({**json.loads((d / "model.json").read_text()),
+        "config": {**json.loads((d / "model.json").read_text())["config"], "latent_dim": 5}})), "shape"),
+])
+def test_damaged_models_give_one_line_errors(tmp_path, tiny_model, damage, message):
+    d = _copy_model(tiny_model, tmp_path / "m")
+    damage(d)
+    with pytest.raises(checkpoint.ModelError, match=message) as err:
+        MolVAE.load(d)
+    assert "\n" not in str(err.value)
+
+
+def test_interrupted_swap_leaves_a_readable_model(tmp_path, tiny_model):
+    d = _copy_model(tiny_model, tmp_path / "checkpoint.old")
+    assert checkpoint.existing_dir(tmp_path / "checkpoint") == d
+    assert MolVAE.load(tmp_path).latent_dim == 8
