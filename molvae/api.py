@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from . import chem, checkpoint
-from .model import EOS, VAE
+from .model import VAE
 from .tokens import Vocab, pad_batch, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
@@ -36,7 +36,7 @@ class MolVAE:
         if path == BUNDLED and not (path / "model.json").exists():
             raise checkpoint.ModelError(f"the bundled model is missing from {path} (reinstall molvae)")
         model, vocab, meta = checkpoint.load_model(path)
-        return cls(model, vocab, meta, Path(path))
+        return cls(model, vocab, meta, checkpoint.resolve_model_dir(path))
 
     @property
     def latent_dim(self) -> int:
@@ -74,6 +74,25 @@ class MolVAE:
             m, lv = self.model.encode(x, lengths)
             mu[idx], logvar[idx] = m.numpy(), lv.numpy()
         return mu, logvar
+
+    @torch.no_grad()
+    def elbo_terms(self, x: torch.Tensor, lengths: torch.Tensor) -> dict:
+        """Negative ELBO (nats) with the decoder evaluated at the posterior mean, and mu, for a batch."""
+        rec, kl, mu = self.model(x, lengths, sample=False)
+        return {"nll": (rec + kl.sum(1)).numpy(), "mu": mu.numpy()}
+
+    def is_novel(self, canonical_smiles: Sequence) -> np.ndarray | None:
+        """True where a canonical SMILES is not among the model's training molecules; None when the model
+        carries no training set."""
+        if not hasattr(self, "_train_hashes"):
+            self._train_hashes = checkpoint.load_training_set(self.path) if self.path else None
+        h = checkpoint.smiles_hashes([s or "" for s in canonical_smiles])
+        if self._train_hashes is None:
+            return None
+        if not len(h) or not len(self._train_hashes):
+            return np.ones(len(h), dtype=bool)
+        pos = np.searchsorted(self._train_hashes, h).clip(0, len(self._train_hashes) - 1)
+        return self._train_hashes[pos] != h
 
     # -- decoding --------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -6,11 +6,13 @@ destination and renamed into place, so a crash never leaves a half-written one b
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -141,6 +143,36 @@ def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: li
         idx, key = name.split(".", 1)
         state.setdefault(int(idx), {})[key] = t
     opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+TRAINING_SET = "training_set.npy"
+
+
+def smiles_hashes(smiles) -> np.ndarray:
+    """64-bit BLAKE2b hashes of (canonical) SMILES: the training set membership test without the strings."""
+    return np.array([int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+                     for s in smiles], dtype=np.uint64)
+
+
+def save_training_set(model_dir, canonical_smiles) -> None:
+    """Store the sorted hashes of the training molecules next to the weights (for novelty checks)."""
+    h = np.unique(smiles_hashes(canonical_smiles))
+    tmp = Path(model_dir) / (TRAINING_SET + ".tmp.npy")
+    np.save(tmp, h, allow_pickle=False)
+    os.replace(tmp, Path(model_dir) / TRAINING_SET)
+
+
+def load_training_set(model_dir) -> np.ndarray | None:
+    p = Path(model_dir) / TRAINING_SET
+    if not p.exists():
+        return None
+    try:
+        h = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"damaged {p}: {str(exc).splitlines()[0]}") from None
+    if h.dtype != np.uint64 or h.ndim != 1:
+        raise ModelError(f"damaged {p}: expected a 1-d uint64 array")
+    return h
 
 
 def resolve_model_dir(path) -> Path:

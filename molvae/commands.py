@@ -60,6 +60,17 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    from .score import score_file
+
+    summary = score_file(args.input, args.output, model=args.model, with_model=not args.no_model,
+                         smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
+                         latent_path=args.latent, engine=args.engine, scheduler=args.scheduler,
+                         progress=not args.quiet)
+    print(summary.line(), file=sys.stderr)
+    return 0
+
+
 def add_commands(sub, add_model, positive, positive_float):
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
@@ -81,3 +92,17 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--smiles-column", default=None)
     add_model(p)
     p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
+    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
+    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .csv.gz, .parquet)")
+    add_model(p)
+    p.add_argument("--no-model", action="store_true", help="chemistry only: skip the VAE columns")
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--workers", type=positive("--workers"), default=None, help="processes (default: all cores)")
+    p.add_argument("--chunk-size", type=positive("--chunk-size"), default=2000, help="rows per chunk")
+    p.add_argument("--latent", default=None, help="write mu for each row to this .npy (NaN rows where not encodable)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_score)

@@ -1,11 +1,10 @@
 """Reading molecule files (reader chosen by extension) and length-bucketed batches for training."""
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -40,46 +39,101 @@ def find_smiles_column(columns, requested: str | None = None) -> str:
     raise DataError(f"no SMILES column found (columns: {', '.join(cols[:10])}); name it with --smiles-column")
 
 
-def _read_smi(path: Path) -> pd.DataFrame:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+def _split_smi_line(line: str) -> tuple[str, str]:
+    line = line.rstrip("\r\n")
+    parts = line.split(None, 1) if line.strip() else [""]
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def _records(rows_iter, chunk_size: int) -> Iterator[pd.DataFrame]:
     rows = []
+    for row in rows_iter:
+        rows.append(row)
+        if len(rows) == chunk_size:
+            yield pd.DataFrame(rows, columns=["smiles", "name"], dtype=object)
+            rows = []
+    if rows:
+        yield pd.DataFrame(rows, columns=["smiles", "name"], dtype=object)
+
+
+def _smi_rows(path: Path):
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-        for line in fh:
-            line = line.rstrip("\r\n")
-            parts = line.split(None, 1) if line.strip() else [""]
-            rows.append((parts[0], parts[1].strip() if len(parts) > 1 else ""))
-    if rows and rows[0][0].lower() in SMILES_NAMES:
-        rows = rows[1:]
-    return pd.DataFrame(rows, columns=["smiles", "name"], dtype=object)
+        for i, line in enumerate(fh):
+            row = _split_smi_line(line)
+            if i == 0 and row[0].lower() in SMILES_NAMES:
+                continue
+            yield row
 
 
-def read_table(path, smiles_column: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Read a whole molecule file as strings. Returns (table, name of its SMILES column).
+def _sdf_rows(path: Path):
+    from rdkit import Chem
 
-    .csv/.tsv/.smi (optionally .gz) and .parquet; every row is kept as it is.
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for mol in Chem.ForwardSDMolSupplier(fh, sanitize=False):
+            name = mol.GetProp("_Name") if mol is not None and mol.HasProp("_Name") else ""
+            yield (Chem.MolToSmiles(mol) if mol is not None else ""), name
+
+
+def _fail(path, exc) -> DataError:
+    return DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
+def iter_table(path, smiles_column: str | None = None,
+               chunk_size: int = 10_000) -> tuple[str, Iterator[pd.DataFrame]]:
+    """Stream a molecule file as DataFrames of at most chunk_size rows, every row kept as it is.
+
+    The reader is chosen by extension: .csv/.tsv/.smi/.sdf (optionally .gz) and .parquet. Returns (name of
+    the SMILES column, iterator of chunks). Problems that can be seen up front (missing file, unsupported
+    type, no SMILES column) raise DataError here, before any chunk is read.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"file not found: {path}")
     if path.is_dir():
         raise DataError(f"expected a file, got a directory: {path}")
-    kind = _suffixes(path)[-1:] or [""]
+    kind = (_suffixes(path)[-1:] or [""])[0]
+    if kind in (".csv", ".tsv"):
+        def reader():
+            return pd.read_csv(path, sep="\t" if kind == ".tsv" else ",", dtype=str, keep_default_na=False,
+                               skip_blank_lines=False, chunksize=chunk_size, encoding_errors="replace")
+        try:
+            first = next(iter(reader()), None)
+        except Exception as exc:
+            raise _fail(path, exc) from None
+        if first is None:
+            raise DataError(f"{path} is empty")
+        return find_smiles_column(first.columns, smiles_column), reader()
+    if kind in (".smi", ".txt", ".sdf"):
+        if smiles_column not in (None, "smiles"):
+            raise DataError(f"column '{smiles_column}' not found (columns: smiles, name)")
+        rows = _sdf_rows(path) if kind == ".sdf" else _smi_rows(path)
+        return "smiles", _records(rows, chunk_size)
+    if kind == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:
+            raise _fail(path, exc) from None
+        col = find_smiles_column(pf.schema_arrow.names, smiles_column)
+        return col, (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_size))
+    raise DataError(f"unsupported file type '{''.join(path.suffixes)}'"
+                    " (use .csv, .tsv, .smi, .sdf, their .gz, or .parquet)")
+
+
+def read_table(path, smiles_column: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Read a whole molecule file (see iter_table). Returns (table, name of its SMILES column)."""
+    col, chunks = iter_table(path, smiles_column)
     try:
-        if kind == [".parquet"]:
-            df = pd.read_parquet(path)
-        elif kind == [".smi"] or kind == [".txt"]:
-            df = _read_smi(path)
-        elif kind in ([".csv"], [".tsv"]):
-            sep = "\t" if kind == [".tsv"] else ","
-            df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL,
-                             encoding_errors="replace")
-        else:
-            raise DataError(f"unsupported file type '{''.join(path.suffixes)}' (use .csv, .tsv, .smi, .gz of those, .parquet)")
+        parts = list(chunks)
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    return df, find_smiles_column(df.columns, smiles_column)
+        raise _fail(path, exc) from None
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({col: []}, dtype=object)
+    return df, col
 
 
 def read_smiles(path, smiles_column: str | None = None) -> list[str]:
@@ -93,7 +147,7 @@ class TokenizedSet:
 
     ids: np.ndarray       # (N, max_len) int16
     lengths: np.ndarray   # (N,) int16
-    smiles: list[str]     # the input SMILES of the kept rows, aligned with ids
+    smiles: list[str]     # SMILES of the kept rows (canonical when the caller passed canonical), aligned with ids
     skipped: dict         # reason -> count
 
     def __len__(self) -> int:

@@ -18,15 +18,22 @@ PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
 
 
-def smiles_to_selfies(smiles) -> tuple[str | None, str]:
-    """Canonicalize with RDKit, then encode as SELFIES. Returns (selfies, "") or (None, reason)."""
+def canonical_selfies(smiles) -> tuple[str | None, str | None, str]:
+    """Canonicalize with RDKit, then encode as SELFIES: (canonical, selfies, "") or (canonical?, None, reason)."""
     mol, reason = chem.check_smiles(smiles)
     if mol is None:
-        return None, reason
+        return None, None, reason
+    canon = chem.mol_to_smiles(mol)
     try:
-        return sf.encoder(chem.mol_to_smiles(mol), strict=True), ""
+        return canon, sf.encoder(canon, strict=True), ""
     except Exception:  # selfies raises EncoderError, and others for exotic inputs
-        return None, "selfies cannot encode"
+        return canon, None, "selfies cannot encode"
+
+
+def smiles_to_selfies(smiles) -> tuple[str | None, str]:
+    """Canonicalize with RDKit, then encode as SELFIES. Returns (selfies, "") or (None, reason)."""
+    _, s, reason = canonical_selfies(smiles)
+    return s, reason
 
 
 def split(selfies_str: str) -> list[str]:

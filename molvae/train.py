@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import sys
 import time
@@ -128,11 +127,13 @@ def _prepare(cfg: TrainConfig, out: Path, vocab: Vocab | None, log) -> tuple[Voc
     from tqdm import tqdm
 
     selfies, reasons = [], {}
-    for smi in tqdm(smiles, desc="encode", unit="mol", mininterval=5, disable=None):
-        s, why = tokens.smiles_to_selfies(smi)
+    for i, smi in enumerate(tqdm(smiles, desc="encode", unit="mol", mininterval=5, disable=None)):
+        canon, s, why = tokens.canonical_selfies(smi)
         selfies.append(s)
         if s is None:
             reasons[why] = reasons.get(why, 0) + 1
+        else:
+            smiles[i] = canon
     if vocab is None:
         good = [s for s in selfies if s]
         if not good:
@@ -331,9 +332,11 @@ def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) 
         state["train_seconds"] += time.time() - t_last_ckpt
         t_last_ckpt = time.time()
         save_checkpoint()
-        export(out, model, vocab, provenance, summary({}))
+        export(out, model, vocab, provenance, summary({}), ts.smiles)
     return out / "model"
 
 
-def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict) -> None:
+def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, training_smiles) -> None:
+    """Write the usable model directory out/model, with the training set's hashes for novelty checks."""
     checkpoint.save_model(out / "model", model, vocab, provenance, metrics, name=out.name)
+    checkpoint.save_training_set(out / "model", training_smiles)

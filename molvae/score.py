@@ -1,0 +1,302 @@
+"""Batch scoring of molecule files: streamed in chunks, scored in parallel (local processes or Dask), every
+input row kept in input order with all its columns, written atomically.
+
+The per-chunk function `score_chunk` is the unit of work for both engines, so a Dask cluster computes
+exactly what the local engine computes.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import chem, properties
+from .data import DataError, check_output_path, iter_table
+
+PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
+                    "lipinski_violations"]
+CHEM_COLUMNS = ["canonical_smiles", "valid", "error", *PROPERTY_COLUMNS, "pains", "alerts"]
+MODEL_COLUMNS = ["in_vocab", "nll", "recon_exact", "novel"]
+
+
+# -- per-molecule and per-chunk work ----------------------------------------------------------------------
+def score_smiles(smiles: list) -> pd.DataFrame:
+    """Chemistry columns for each SMILES: canonical form, validity with a reason, properties, alerts."""
+    rows = []
+    for s in smiles:
+        mol, why = chem.check_smiles(s)
+        if mol is None:
+            rows.append({"canonical_smiles": "", "valid": False, "error": why})
+            continue
+        row = {"canonical_smiles": chem.mol_to_smiles(mol), "valid": True, "error": ""}
+        for name in PROPERTY_COLUMNS:
+            row[name] = properties.PROPERTIES[name](mol)
+        row["pains"] = ";".join(properties.alerts(mol, "PAINS"))
+        row["alerts"] = ";".join(properties.alerts(mol, "BRENK"))
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=CHEM_COLUMNS)
+    for name in ("hbd", "hba", "rotatable_bonds", "rings", "lipinski_violations"):
+        df[name] = df[name].astype("Int64")
+    df["pains"] = df["pains"].fillna("")
+    df["alerts"] = df["alerts"].fillna("")
+    return df
+
+
+@lru_cache(maxsize=2)
+def _model(path: str | None):
+    import torch
+
+    from .api import MolVAE
+
+    if os.environ.get("MOLVAE_WORKER"):
+        torch.set_num_threads(1)
+    return MolVAE.load(path)
+
+
+def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, novel; and mu."""
+    n = len(canonical)
+    seqs, reasons = vae.tokenize([c if c else None for c in canonical])
+    nll = np.full(n, np.nan)
+    mu = np.full((n, vae.latent_dim), np.nan, dtype=np.float32)
+    rec = [""] * n
+    for idx, x, lengths in vae._batches(seqs):
+        terms = vae.elbo_terms(x, lengths)
+        nll[idx] = terms["nll"]
+        mu[idx] = terms["mu"]
+        for i, s in zip(idx, vae.decode(terms["mu"], greedy=True)):
+            rec[i] = s or ""
+    in_vocab = np.array([r == "" for r in reasons])
+    novel = vae.is_novel(canonical)
+    df = pd.DataFrame({
+        "in_vocab": in_vocab,
+        "nll": np.round(nll, 4),
+        "recon_exact": [bool(c) and r == c for r, c in zip(rec, canonical)],
+        "novel": pd.array([None if novel is None or not c else bool(v)
+                           for v, c in zip(novel if novel is not None else canonical, canonical)], dtype="boolean"),
+    })
+    return df, mu
+
+
+def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: str | None, with_model: bool):
+    """Score one chunk. Returns (chunk with the score columns added, mu or None)."""
+    scores = score_smiles(chunk[smiles_column].tolist())
+    mu = None
+    if with_model:
+        mscores, mu = score_with_model(_model(model), scores["canonical_smiles"].tolist())
+        scores = pd.concat([scores, mscores], axis=1)
+    out = chunk.reset_index(drop=True).copy()
+    for col in scores.columns:
+        out[col if col not in chunk.columns else f"molvae_{col}"] = scores[col].values
+    return out, mu
+
+
+# -- streaming writers ------------------------------------------------------------------------
+class TableWriter:
+    """Append chunks to a temporary file; `close()` renames it into place (`abort()` removes it)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.kind = check_output_path(self.path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self._pq = self._fh = self._schema = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.kind == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._pq is None:
+                self._schema = pa.Schema.from_pandas(df, preserve_index=False)
+                self._pq = pq.ParquetWriter(self.tmp, self._schema)
+            self._pq.write_table(pa.Table.from_pandas(df, schema=self._schema, preserve_index=False))
+        else:
+            if self._fh is None:
+                gz = self.path.name.lower().endswith(".gz")
+                self._fh = gzip.open(self.tmp, "wt", newline="") if gz else open(self.tmp, "w", newline="")
+                header = True
+            else:
+                header = False
+            df.to_csv(self._fh, index=False, header=header, sep="\t" if self.kind == ".tsv" else ",")
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if self._fh is not None:
+            self._fh.close()
+        if self._pq is None and self._fh is None:
+            raise DataError("no rows to write")
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        for h in (self._pq, self._fh):
+            try:
+                if h is not None:
+                    h.close()
+            except Exception:
+                pass
+        self.tmp.unlink(missing_ok=True)
+
+
+class LatentWriter:
+    """mu rows streamed to a raw temporary file, then written as one .npy aligned with the output rows."""
+
+    def __init__(self, path, dim: int):
+        self.path = Path(path)
+        if self.path.suffix != ".npy":
+            raise DataError(f"--latent must name a .npy file, got {self.path.name}")
+        if not self.path.parent.is_dir():
+            raise DataError(f"output directory does not exist: {self.path.parent}")
+        self.dim, self.rows = dim, 0
+        self.raw = self.path.with_name(f".{self.path.name}.raw")
+        self._fh = open(self.raw, "wb")
+
+    def write(self, mu: np.ndarray) -> None:
+        self._fh.write(np.ascontiguousarray(mu, dtype=np.float32).tobytes())
+        self.rows += len(mu)
+
+    def close(self) -> None:
+        self._fh.close()
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(self.rows, self.dim))
+        src = np.memmap(self.raw, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
+        for s in range(0, self.rows, 100_000):
+            out[s : s + 100_000] = src[s : s + 100_000]
+        out.flush()
+        del out, src
+        os.replace(tmp, self.path)
+        self.raw.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        self._fh.close()
+        self.raw.unlink(missing_ok=True)
+
+
+# -- engines ----------------------------------------------------------------------------------------------
+class _Done:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _ordered(chunks, submit, window: int):
+    """Results in input order with at most `window` chunks in flight: memory stays bounded."""
+    pending: deque = deque()
+    for chunk in chunks:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _worker_env():
+    os.environ["MOLVAE_WORKER"] = "1"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@dataclass
+class ScoreSummary:
+    rows: int = 0
+    valid: int = 0
+    invalid: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    output: str = ""
+
+    def line(self) -> str:
+        bad = ", ".join(f"{k} {v}" for k, v in self.invalid.most_common())
+        return (f"scored {self.rows} rows in {self.seconds:.1f}s ({self.rows / max(self.seconds, 1e-9):.0f} rows/s):"
+                f" {self.valid} valid, {self.rows - self.valid} invalid" + (f" ({bad})" if bad else "")
+                + f"; written to {self.output}")
+
+
+def score_file(input_path, output_path, model: str | None = None, with_model: bool = True,
+               smiles_column: str | None = None, workers: int | None = None, chunk_size: int = 2000,
+               latent_path=None, engine: str = "local", scheduler: str | None = None,
+               progress: bool = True) -> ScoreSummary:
+    if chunk_size <= 0:
+        raise DataError("--chunk-size must be positive")
+    if engine not in ("local", "dask"):
+        raise DataError(f"unknown engine '{engine}' (local, dask)")
+    if latent_path and not with_model:
+        raise DataError("--latent needs a model (drop --no-model)")
+    workers = workers or os.cpu_count() or 1
+    col, chunks = iter_table(input_path, smiles_column, chunk_size)
+    writer = TableWriter(output_path)
+    latent = None
+    if with_model:
+        vae = _model(model)  # fail early on a bad model, before reading the whole file
+        latent = LatentWriter(latent_path, vae.latent_dim) if latent_path else None
+        model = str(vae.path)
+
+    def work(chunk):
+        return score_chunk(chunk, col, model, with_model)
+
+    from tqdm import tqdm
+
+    summary = ScoreSummary(output=str(output_path))
+    bar = tqdm(desc="score", unit="row", disable=not progress, mininterval=1)
+    t = time.time()
+    pool = client = cluster = None
+    try:
+        if engine == "dask":
+            from dask.distributed import Client, LocalCluster
+
+            if scheduler:
+                client = Client(scheduler)
+            else:
+                import logging
+
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.WARNING)
+                client = Client(cluster)
+            client.run(_worker_env)
+            submit = lambda c: client.submit(score_chunk, c, col, model, with_model, pure=False)  # noqa: E731
+            window = 2 * workers
+        elif workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_env)
+            submit = lambda c: pool.submit(score_chunk, c, col, model, with_model)  # noqa: E731
+            window = 2 * workers
+        else:
+            submit, window = (lambda c: _Done(work(c))), 1
+        for out, mu in _ordered(chunks, submit, window):
+            writer.write(out)
+            if latent is not None:
+                latent.write(mu)
+            summary.rows += len(out)
+            valid = out["valid" if "molvae_valid" not in out.columns else "molvae_valid"]
+            summary.valid += int(valid.sum())
+            err = out["error" if "molvae_error" not in out.columns else "molvae_error"]
+            summary.invalid.update(e.split(" (")[0] for e in err[~valid.astype(bool)])
+            bar.update(len(out))
+        writer.close()
+        if latent is not None:
+            latent.close()
+    except BaseException:
+        writer.abort()
+        if latent is not None:
+            latent.abort()
+        raise
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    summary.seconds = time.time() - t
+    return summary
