@@ -71,6 +71,50 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    import json
+    from pathlib import Path
+
+    from . import metrics
+    from .cli import UsageError
+    from .data import read_smiles
+
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise UsageError(f"output directory does not exist: {out.parent}")
+    if args.plots and not Path(args.plots).is_dir():
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+    gen = read_smiles(args.generated, args.smiles_column)
+    if args.n:
+        if len(gen) < args.n:
+            raise UsageError(f"-n {args.n} asks for more molecules than {args.generated} holds ({len(gen)})")
+        gen = gen[: args.n]
+    if not gen:
+        raise UsageError(f"no molecules in {args.generated}")
+    if args.train:
+        train = set(metrics.canonical_valid(read_smiles(args.train)))
+    else:
+        from .api import MolVAE
+        from .checkpoint import load_training_set
+
+        train = load_training_set(MolVAE.load(args.model).path)
+    reference = read_smiles(args.reference) if args.reference else "moses_test"
+    scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
+    log = (lambda m: None) if args.quiet else (lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    t = time.time()
+    res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log)
+    values, quants = res.pop("_values"), res.pop("_ref_quantiles")
+    res["seconds"] = round(time.time() - t, 1)
+    res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
+    out.write_text(json.dumps(res, indent=2) + "\n")
+    if args.plots:
+        metrics.plot_properties(values, quants, Path(args.plots) / "properties.png")
+    keys = ["valid", "unique@10000", "novelty", "fcd", "snn", "frag", "scaf", "intdiv1", "filters"]
+    print("  ".join(f"{k} {res[k]}" for k in keys if res.get(k) is not None) + f"; written to {out}",
+          file=sys.stderr)
+    return 0
+
+
 def add_commands(sub, add_model, positive, positive_float):
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
@@ -106,3 +150,16 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("evaluate", help="MOSES metrics of a file of generated molecules")
+    p.add_argument("generated", help="generated molecules (.csv, .smi, ...)")
+    p.add_argument("-o", "--output", required=True, help="metrics JSON")
+    p.add_argument("--reference", default=None, help="reference set (default: the MOSES test split)")
+    p.add_argument("--no-scaffold-reference", action="store_true", help="skip the MOSES scaffold-test metrics")
+    p.add_argument("--train", default=None, help="training set for novelty (default: the model's training set)")
+    add_model(p)
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("-n", type=positive("-n"), default=None, help="use the first N molecules")
+    p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)

@@ -1,26 +1,40 @@
-"""Generation metrics. Definitions follow MOSES (Polykovskiy et al. 2020); FCD (Preuer et al. 2018) uses the
-`fcd` package, whose ChemNet weights ship in its wheel. Reference statistics of the MOSES test splits ship in
-molvae/reference so evaluation does not re-run ChemNet over 176k molecules."""
+"""Distribution-learning metrics, defined as in MOSES (Polykovskiy et al., Frontiers in Pharmacology 2020):
+validity, unique@k, novelty, IntDiv1/2, Filters, FCD, SNN, Frag, Scaf, and Wasserstein distances of logP, SA,
+QED and MW. FCD (Preuer et al. 2018) uses the `fcd` package, whose ChemNet weights ship in its wheel.
+
+The default reference is the MOSES test split; its statistics (FCD mean and covariance, BRICS fragment and
+scaffold counts, property quantiles) ship in molvae/reference, so evaluation does not re-run ChemNet over
+176k molecules. Statistics of any other reference are cached by content hash (~/.cache/molvae).
+"""
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+from rdkit import Chem
+from rdkit.Chem import AllChem, rdFingerprintGenerator
+from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from . import chem
+from . import chem, properties
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
+CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
+PROPERTY_METRICS = {"logP": "logp", "SA": "sa", "QED": "qed", "weight": "mw"}
+N_QUANTILES = 2001
 
 
+# -- basic counts -----------------------------------------------------------------------------------------
 def canonical_valid(smiles: Sequence) -> list[str]:
-    """Canonical SMILES of the valid inputs (invalid ones dropped)."""
-    out = []
-    for s in smiles:
-        c = chem.canonical(s)
-        if c:
-            out.append(c)
-    return out
+    """Canonical SMILES of the valid inputs, in order (invalid ones dropped, duplicates kept)."""
+    return [c for c in map(chem.canonical, smiles) if c]
 
 
 def validity(smiles: Sequence) -> float:
@@ -32,21 +46,136 @@ def unique_at(valid_canonical: Sequence[str], k: int) -> float:
     return len(set(head)) / max(1, len(head))
 
 
-def novelty(valid_canonical: Sequence[str], train_canonical: set[str]) -> float:
-    """Share of unique valid molecules not in the training set (MOSES)."""
-    uniq = set(valid_canonical)
-    return len(uniq - train_canonical) / max(1, len(uniq))
+def novelty(valid_canonical: Sequence[str], train) -> float:
+    """Share of unique valid molecules not in the training set: a set of canonical SMILES, or the sorted
+    64-bit hashes a model directory carries (checkpoint.smiles_hashes)."""
+    uniq = sorted(set(valid_canonical))
+    if isinstance(train, np.ndarray):
+        from .checkpoint import smiles_hashes
+
+        h = smiles_hashes(uniq)
+        pos = np.searchsorted(train, h).clip(0, max(0, len(train) - 1))
+        new = int((train[pos] != h).sum()) if len(train) else len(uniq)
+    else:
+        new = sum(s not in train for s in uniq)
+    return new / max(1, len(uniq))
 
 
 def heavy_atoms_and_aromatic_share(valid_canonical: Sequence[str]) -> tuple[float, float]:
-    mols = [chem.to_mol(s) for s in valid_canonical]
-    mols = [m for m in mols if m is not None]
+    mols = [m for m in map(chem.to_mol, valid_canonical) if m is not None]
     if not mols:
         return float("nan"), float("nan")
     return (float(np.mean([m.GetNumHeavyAtoms() for m in mols])),
             float(np.mean([chem.has_aromatic_ring(m) for m in mols])))
 
 
+# -- fingerprints and similarity --------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _morgan(radius: int, n_bits: int):
+    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+
+
+def morgan_fps(mols, radius: int = 2, n_bits: int = 1024) -> np.ndarray:
+    gen = _morgan(radius, n_bits)
+    return np.array([gen.GetFingerprintAsNumPy(m) for m in mols], dtype=np.uint8).reshape(len(mols), n_bits)
+
+
+def tanimoto_agg(ref: np.ndarray, gen: np.ndarray, agg: str = "max", p: int = 1,
+                 batch: int = 4096) -> np.ndarray:
+    """For each row of gen: the max (or power mean, (mean T^p)^(1/p)) Tanimoto similarity to the rows of ref."""
+    import torch
+
+    out = np.zeros(len(gen))
+    ref_t = torch.from_numpy(ref.astype(np.float32))
+    ref_n = ref_t.sum(1, keepdim=True)
+    for i in range(0, len(gen), batch):
+        g = torch.from_numpy(gen[i : i + batch].astype(np.float32))
+        acc = torch.zeros(len(g), dtype=torch.float64)
+        for j in range(0, len(ref_t), batch):
+            r, rn = ref_t[j : j + batch], ref_n[j : j + batch]
+            inter = r @ g.T
+            union = rn + g.sum(1)[None, :] - inter
+            sim = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter))
+            if agg == "max":
+                acc = torch.maximum(acc, sim.max(0).values.double())
+            else:
+                acc += (sim.double() ** p).sum(0)
+        out[i : i + batch] = acc.numpy() if agg == "max" else (acc / len(ref_t)).numpy() ** (1 / p)
+    return out
+
+
+def internal_diversity(fps: np.ndarray, p: int = 1) -> float:
+    """IntDiv_p = 1 - mean over molecules of the power mean of their Tanimoto similarity to all (self included)."""
+    return float(1 - tanimoto_agg(fps, fps, agg="mean", p=p).mean())
+
+
+def snn(gen_fps: np.ndarray, ref_fps: np.ndarray) -> float:
+    """Mean Tanimoto similarity of each generated molecule to its nearest neighbour in the reference."""
+    return float(tanimoto_agg(ref_fps, gen_fps, agg="max").mean())
+
+
+# -- fragments and scaffolds ------------------------------------------------------------------------------
+def fragments(mols) -> Counter:
+    """BRICS fragments (SMILES, with dummy atoms at the cut points), counted."""
+    c: Counter = Counter()
+    for m in mols:
+        c.update(Chem.MolToSmiles(AllChem.FragmentOnBRICSBonds(m)).split("."))
+    return c
+
+
+def scaffolds(mols, min_rings: int = 2) -> Counter:
+    """Bemis-Murcko scaffolds with at least min_rings rings (MOSES's choice), counted."""
+    c: Counter = Counter()
+    for m in mols:
+        try:
+            scaf = MurckoScaffold.GetScaffoldForMol(m)
+        except (ValueError, RuntimeError):
+            continue
+        smi = Chem.MolToSmiles(scaf)
+        if smi and scaf.GetRingInfo().NumRings() >= min_rings:
+            c[smi] += 1
+    return c
+
+
+def cos_similarity(ref: Counter, gen: Counter) -> float:
+    if not ref or not gen:
+        return float("nan")
+    keys = list(set(ref) | set(gen))
+    r = np.array([ref.get(k, 0) for k in keys], dtype=np.float64)
+    g = np.array([gen.get(k, 0) for k in keys], dtype=np.float64)
+    return float(r @ g / (np.linalg.norm(r) * np.linalg.norm(g)))
+
+
+# -- MOSES filters ----------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _filter_patterns() -> list:
+    import csv
+
+    pats = []
+    with open(REFERENCE_DIR / "moses_mcf.csv") as fh:
+        pats += [row["smarts"] for row in csv.DictReader(fh)]
+    with open(REFERENCE_DIR / "moses_wehi_pains.csv") as fh:
+        pats += [row[0] for row in csv.reader(fh)]
+    return [Chem.MolFromSmarts(p) for p in pats]
+
+
+ALLOWED_ATOMS = {"C", "N", "S", "O", "F", "Cl", "Br", "H"}
+
+
+def passes_filters(mol) -> bool:
+    """MOSES filters: no ring of 8 or more atoms, no charges, only C N S O F Cl Br H, and no match to the
+    MCF or PAINS (WEHI) SMARTS lists that MOSES ships (matched on the molecule with explicit hydrogens)."""
+    if mol is None:
+        return False
+    if any(len(r) >= 8 for r in mol.GetRingInfo().AtomRings()):
+        return False
+    if any(a.GetFormalCharge() != 0 or a.GetSymbol() not in ALLOWED_ATOMS for a in mol.GetAtoms()):
+        return False
+    h_mol = Chem.AddHs(mol)
+    return not any(h_mol.HasSubstructMatch(p) for p in _filter_patterns())
+
+
+# -- FCD --------------------------------------------------------------------------------------------------
 def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndarray:
     import torch
     from fcd import get_predictions, load_ref_model
@@ -64,31 +193,176 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     from scipy import linalg
 
     diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
     if not np.isfinite(covmean).all():
         eps = np.eye(sigma1.shape[0]) * 1e-6
         covmean = linalg.sqrtm((sigma1 + eps).dot(sigma2 + eps))
-    covmean = covmean.real
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
-
-
-def save_stats(path, mu: np.ndarray, sigma: np.ndarray, n: int) -> None:
-    np.savez_compressed(path, mu=mu.astype(np.float32), sigma=sigma.astype(np.float32), n=np.array(n))
-
-
-def load_stats(name_or_path) -> tuple[np.ndarray, np.ndarray]:
-    p = Path(name_or_path)
-    if not p.exists():
-        p = REFERENCE_DIR / f"fcd_{name_or_path}.npz"
-    z = np.load(p, allow_pickle=False)
-    return z["mu"].astype(np.float64), z["sigma"].astype(np.float64)
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean.real))
 
 
 def fcd(generated: Sequence[str], reference="moses_test") -> float:
-    """FCD of the generated molecules against shipped reference statistics (or a list of SMILES)."""
+    """FCD of generated SMILES against a named shipped reference or a list of SMILES."""
     mu, sigma = fcd_stats(generated)
-    if isinstance(reference, str):
-        mu_r, sigma_r = load_stats(reference)
-    else:
-        mu_r, sigma_r = fcd_stats(reference)
-    return frechet_distance(mu, sigma, mu_r, sigma_r)
+    ref = Reference.named(reference) if isinstance(reference, str) else Reference.from_smiles(reference)
+    return frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
+
+
+def wasserstein(values: Sequence[float], ref_quantiles: np.ndarray) -> float:
+    from scipy.stats import wasserstein_distance
+
+    return float(wasserstein_distance(np.asarray(values, dtype=np.float64), ref_quantiles))
+
+
+# -- reference statistics ---------------------------------------------------------------------------------
+@dataclass
+class Reference:
+    """What the metrics need of a reference set; cheap to store, expensive to compute."""
+
+    name: str
+    n: int
+    fcd_mu: np.ndarray
+    fcd_sigma: np.ndarray
+    frag: Counter
+    scaf: Counter
+    quantiles: dict                       # metric name -> N_QUANTILES property quantiles
+    smiles: list[str] | None = None       # kept for SNN (fingerprints are computed on first use)
+    _fps: np.ndarray | None = field(default=None, repr=False)
+
+    def fingerprints(self) -> np.ndarray:
+        if self._fps is None:
+            if self.smiles is None:
+                raise ValueError(f"reference {self.name} has no molecules for SNN")
+            self._fps = morgan_fps([m for m in map(chem.to_mol, self.smiles) if m is not None])
+        return self._fps
+
+    @classmethod
+    def compute(cls, smiles: Sequence[str], name: str, progress: Callable = lambda s: None,
+                fcd: tuple[np.ndarray, np.ndarray] | None = None) -> "Reference":
+        """All statistics of a reference set (pass fcd=(mu, sigma) to reuse ChemNet statistics)."""
+        canon = canonical_valid(smiles)
+        mols = [chem.to_mol(s) for s in canon]
+        progress(f"reference {name}: FCD statistics of {len(canon)} molecules")
+        mu, sigma = fcd if fcd is not None else fcd_stats(canon)
+        progress(f"reference {name}: fragments, scaffolds, properties")
+        q = np.linspace(0, 1, N_QUANTILES)
+        quant = {k: np.quantile([properties.PROPERTIES[f](m) for m in mols], q) for k, f in PROPERTY_METRICS.items()}
+        return cls(name, len(canon), mu, sigma, fragments(mols), scaffolds(mols), quant, canon)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path / "fcd.npz", mu=self.fcd_mu.astype(np.float32),
+                            sigma=self.fcd_sigma.astype(np.float32), n=np.array(self.n))
+        np.savez_compressed(path / "quantiles.npz", **{k: v.astype(np.float32) for k, v in self.quantiles.items()})
+        with gzip.open(path / "counts.json.gz", "wt") as fh:
+            json.dump({"name": self.name, "frag": self.frag, "scaf": self.scaf}, fh)
+
+    @classmethod
+    def load(cls, path: Path, smiles: list[str] | None = None) -> "Reference":
+        f = np.load(path / "fcd.npz", allow_pickle=False)
+        q = np.load(path / "quantiles.npz", allow_pickle=False)
+        with gzip.open(path / "counts.json.gz", "rt") as fh:
+            counts = json.load(fh)
+        return cls(counts["name"], int(f["n"]), f["mu"].astype(np.float64), f["sigma"].astype(np.float64),
+                   Counter(counts["frag"]), Counter(counts["scaf"]),
+                   {k: q[k].astype(np.float64) for k in q.files}, smiles)
+
+    @classmethod
+    def named(cls, name: str) -> "Reference":
+        """A shipped reference: moses_test or moses_test_scaffolds (molecules from data/ when present)."""
+        path = REFERENCE_DIR / name
+        if not (path / "fcd.npz").exists():
+            raise ValueError(f"no shipped reference named '{name}'")
+        return cls.load(path, _lazy_smiles(name))
+
+    @classmethod
+    def from_smiles(cls, smiles: Sequence[str], name: str = "custom", progress: Callable = lambda s: None):
+        """Statistics of any reference set, cached by a hash of its content."""
+        h = hashlib.sha256("\n".join(smiles).encode()).hexdigest()[:24]
+        path = CACHE_DIR / f"ref-{h}"
+        if (path / "fcd.npz").exists():
+            return cls.load(path, list(smiles))
+        ref = cls.compute(smiles, name, progress)
+        try:
+            ref.save(path)
+        except OSError:
+            pass
+        return ref
+
+
+def _lazy_smiles(name: str) -> list[str] | None:
+    """The shipped references' molecules, for SNN: read from the repository's data/ or the cache."""
+    from .data import read_smiles
+
+    for p in (Path(__file__).resolve().parent.parent / "data" / f"{name}.csv.gz", CACHE_DIR / f"{name}.csv.gz"):
+        if p.exists():
+            return read_smiles(p)
+    return None
+
+
+# -- evaluation -------------------------------------------------------------------------------------------
+def evaluate(generated: Sequence[str], reference="moses_test", scaffold_reference="moses_test_scaffolds",
+             train=None, ks: Sequence[int] = (1000, 10000),
+             progress: Callable = lambda s: None) -> dict:
+    """MOSES metrics of generated SMILES. reference/scaffold_reference: a shipped name, a list of SMILES, or
+    None to skip; train: canonical training SMILES (a set) or their hashes, for novelty (None skips it)."""
+    res: dict = {"n": len(generated)}
+    gen = canonical_valid(generated)
+    res["valid"] = len(gen) / max(1, len(generated))
+    res["n_valid"] = len(gen)
+    if not gen:
+        raise ValueError("no valid molecules to evaluate")
+    for k in ks:
+        res[f"unique@{k}"] = unique_at(gen, k) if len(gen) >= k else None
+    res["novelty"] = novelty(gen, train) if train is not None else None
+    mols = [chem.to_mol(s) for s in gen]
+    progress("fingerprints and internal diversity")
+    fps = morgan_fps(mols)
+    res["intdiv1"] = internal_diversity(fps, 1)
+    res["intdiv2"] = internal_diversity(fps, 2)
+    progress("filters")
+    res["filters"] = float(np.mean([passes_filters(m) for m in mols]))
+    res["heavy_atoms"], res["aromatic_share"] = heavy_atoms_and_aromatic_share(gen)
+    progress("FCD (ChemNet)")
+    mu, sigma = fcd_stats(gen)
+    progress("fragments and scaffolds")
+    frag, scaf = fragments(mols), scaffolds(mols)
+    values = {k: [properties.PROPERTIES[f](m) for m in mols] for k, f in PROPERTY_METRICS.items()}
+    for suffix, ref_spec in (("", reference), ("_sf", scaffold_reference)):
+        if ref_spec is None:
+            continue
+        ref = Reference.named(ref_spec) if isinstance(ref_spec, str) else Reference.from_smiles(ref_spec, progress=progress)
+        res[f"fcd{suffix}"] = frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
+        progress(f"SNN against {ref.name}")
+        try:
+            res[f"snn{suffix}"] = snn(fps, ref.fingerprints())
+        except ValueError:
+            res[f"snn{suffix}"] = None
+        res[f"frag{suffix}"] = cos_similarity(ref.frag, frag)
+        res[f"scaf{suffix}"] = cos_similarity(ref.scaf, scaf)
+        if not suffix:
+            for k in PROPERTY_METRICS:
+                res[f"wasserstein_{k}"] = wasserstein(values[k], ref.quantiles[k])
+            res["_values"] = values
+            res["_ref_quantiles"] = ref.quantiles
+    return res
+
+
+def plot_properties(values: dict, ref_quantiles: dict, path: Path) -> Path:
+    """Histograms of logP, SA, QED and MW: generated vs reference (from its quantiles)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    for ax, k in zip(axes, PROPERTY_METRICS):
+        ref = ref_quantiles[k]
+        bins = np.linspace(min(np.min(values[k]), ref[0]), max(np.max(values[k]), ref[-1]), 50)
+        ax.hist(ref, bins=bins, density=True, alpha=0.5, label="reference")
+        ax.hist(values[k], bins=bins, density=True, alpha=0.5, label="generated")
+        ax.set_title(k)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

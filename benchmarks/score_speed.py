@@ -1,0 +1,128 @@
+"""Batch scoring speed and memory, measured side by side in one run (issue 3).
+
+1. A plain serial RDKit loop computing the same columns as `molvae score --no-model` (parse, canonical SMILES,
+   MW, logP, QED, SA, TPSA, HBD, HBA, rotatable bonds, rings, plogp, Lipinski violations, PAINS and Brenk
+   alerts), written here independently of molvae's code.
+2. `molvae score --no-model` (default workers: all cores) on the same molecules.
+3. Full scoring with the bundled model (VAE columns too) on the same molecules.
+4. Optionally (--big N): properties-only scoring of N rows of MOSES train, with the peak resident memory of the
+   whole process tree (sampled every 0.2 s), to show memory stays bounded.
+
+    python benchmarks/score_speed.py [-n 20000] [--big 1000000]
+"""
+import argparse
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def serial_loop(smiles):
+    from rdkit import Chem, RDConfig, RDLogger
+    from rdkit.Chem import QED, Crippen, Descriptors, FilterCatalog, Lipinski, rdMolDescriptors
+
+    RDLogger.DisableLog("rdApp.*")
+    sys.path.append(os.path.join(RDConfig.RDContribDir, "SA_Score"))
+    import sascorer
+
+    cats = {}
+    for name in ("PAINS", "BRENK"):
+        p = FilterCatalog.FilterCatalogParams()
+        p.AddCatalog(getattr(FilterCatalog.FilterCatalogParams.FilterCatalogs, name))
+        cats[name] = FilterCatalog.FilterCatalog(p)
+    rows = []
+    for s in smiles:
+        m = Chem.MolFromSmiles(s)
+        if m is None:
+            rows.append(None)
+            continue
+        logp, sa = Crippen.MolLogP(m), sascorer.calculateScore(m)
+        ring = max((len(r) for r in m.GetRingInfo().AtomRings()), default=0)
+        mw, hbd, hba = Descriptors.MolWt(m), Lipinski.NumHDonors(m), Lipinski.NumHAcceptors(m)
+        rows.append((Chem.MolToSmiles(m), mw, logp, QED.qed(m), sa, rdMolDescriptors.CalcTPSA(m), hbd, hba,
+                     rdMolDescriptors.CalcNumRotatableBonds(m), rdMolDescriptors.CalcNumRings(m),
+                     logp - sa - max(ring - 6, 0), (mw > 500) + (logp > 5) + (hbd > 5) + (hba > 10),
+                     [e.GetDescription() for e in cats["PAINS"].GetMatches(m)],
+                     [e.GetDescription() for e in cats["BRENK"].GetMatches(m)]))
+    return rows
+
+
+def run_tree(cmd):
+    """Run a command; return (seconds, peak RSS in MiB summed over its process tree)."""
+    t = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def watch():
+        p = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                rss = sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
+                peak[0] = max(peak[0], rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    th = threading.Thread(target=watch)
+    th.start()
+    _, err = proc.communicate()
+    th.join()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip().splitlines()[-1:]}")
+    return time.time() - t, peak[0] / 2**20
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=20_000)
+    ap.add_argument("--big", type=int, default=0, help="rows for the memory run (0: skip)")
+    args = ap.parse_args()
+    with gzip.open(ROOT / "data" / "moses_test.csv.gz", "rt") as fh:
+        next(fh)
+        smiles = [next(fh).strip() for _ in range(args.n)]
+    tmp = Path(tempfile.mkdtemp())
+    src = tmp / "in.csv"
+    src.write_text("SMILES\n" + "\n".join(smiles) + "\n")
+    molvae = [sys.executable, "-m", "molvae", "score", str(src), "--quiet"]
+
+    t = time.time()
+    serial_loop(smiles)
+    t_serial = time.time() - t
+    t_props, mem_props = run_tree([*molvae, "-o", str(tmp / "p.csv"), "--no-model"])
+    t_full, mem_full = run_tree([*molvae, "-o", str(tmp / "f.csv")])
+    lines = [
+        f"| what ({args.n:,} MOSES test molecules, {os.cpu_count()} cores) | seconds | rows/s | peak RSS (MiB) |",
+        "|---|---|---|---|",
+        f"| plain serial RDKit loop, same columns | {t_serial:.1f} | {args.n / t_serial:,.0f} | - |",
+        f"| `molvae score --no-model` | {t_props:.1f} | {args.n / t_props:,.0f} | {mem_props:,.0f} |",
+        f"| `molvae score` (with the bundled model) | {t_full:.1f} | {args.n / t_full:,.0f} | {mem_full:,.0f} |",
+    ]
+    ratio = t_props / t_serial
+    if args.big:
+        full = ROOT / "data" / "moses_train_full.csv.gz"
+        if not full.exists():
+            raise SystemExit("--big needs data/moses_train_full.csv.gz (python data/make_subsets.py WHEEL --full)")
+        big = tmp / "big.csv"
+        with gzip.open(full, "rt") as fin, open(big, "w") as fout:
+            for i, line in enumerate(fin):
+                if i > args.big:
+                    break
+                fout.write(line)
+        t_big, mem_big = run_tree([sys.executable, "-m", "molvae", "score", str(big), "--quiet", "--no-model",
+                                   "-o", str(tmp / "big_out.parquet")])
+        lines.append(f"| `molvae score --no-model`, {args.big:,} MOSES train rows -> parquet | {t_big:.0f} |"
+                     f" {args.big / t_big:,.0f} | {mem_big:,.0f} |")
+    lines.append(f"\nproperties-only time / serial loop time: {ratio:.2f} (target <= 0.67)")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from molvae import chem, metrics
+from molvae.checkpoint import smiles_hashes
+
+
+def test_validity_uniqueness_novelty():
+    assert metrics.validity(["CCO", "C1CC", "c1ccccc1", ""]) == 0.5
+    assert metrics.unique_at(["CCO", "CCO", "CCN", "CCC"], 3) == pytest.approx(2 / 3)
+    gen = ["CCO", "CCO", "CCN", "c1ccccc1"]
+    assert metrics.novelty(gen, {"CCO"}) == pytest.approx(2 / 3)
+    assert metrics.novelty(gen, np.sort(smiles_hashes(["CCO", "CCN"]))) == pytest.approx(1 / 3)
+
+
+def test_tanimoto_based_metrics():
+    a = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], dtype=np.uint8)
+    assert metrics.internal_diversity(a[:1].repeat(3, 0)) == pytest.approx(0.0)
+    assert metrics.internal_diversity(a, p=1) == pytest.approx(0.5)       # 1 - mean(1/2, 1/2)
+    assert metrics.internal_diversity(a, p=2) == pytest.approx(1 - np.sqrt(0.5))
+    b = np.array([[1, 1, 1, 0]], dtype=np.uint8)                         # T(a0, b) = 2/3, T(a1, b) = 1/4
+    assert metrics.snn(b, a) == pytest.approx(2 / 3)
+    assert metrics.snn(a, b) == pytest.approx((2 / 3 + 1 / 4) / 2)
+    fps = metrics.morgan_fps([chem.to_mol("CCO"), chem.to_mol("CCO")])
+    assert fps.shape == (2, 1024) and metrics.snn(fps[:1], fps[1:]) == 1.0
+
+
+def test_cosine_fragments_scaffolds():
+    assert metrics.cos_similarity(Counter(a=1), Counter(b=3)) == 0.0
+    assert metrics.cos_similarity(Counter(a=2, b=2), Counter(a=1, b=1)) == pytest.approx(1.0)
+    assert metrics.cos_similarity(Counter(a=1, b=1), Counter(a=1)) == pytest.approx(1 / np.sqrt(2))
+    mols = [chem.to_mol(s) for s in ["c1ccccc1CC", "c1ccc2ccccc2c1CCN", "O=C(OCC)c1ccc(-c2ccncc2)cc1"]]
+    scaf = metrics.scaffolds(mols)
+    assert scaf == Counter({"c1ccc2ccccc2c1": 1, "c1ccc(-c2ccncc2)cc1": 1})  # benzene alone: < 2 rings
+    frag = metrics.fragments([chem.to_mol("CCOC(=O)c1ccccc1")])
+    assert sum(frag.values()) >= 2 and all("*" in f for f in frag)
+
+
+@pytest.mark.parametrize("smiles,ok", [
+    ("CCO", True), ("c1ccccc1C(=O)NC", True), ("C[N+](C)(C)C", False), ("[Na+].[Cl-]", False),
+    ("C1CCCCCCC1", False), ("CP(C)C", False), ("CCI", False), ("C=CC#N", False),  # MCF1: vinyl nitrile
+])
+def test_moses_filters(smiles, ok):
+    assert metrics.passes_filters(chem.to_mol(smiles)) is ok
+
+
+def test_frechet_and_wasserstein():
+    mu, sigma = np.zeros(3), np.eye(3)
+    assert metrics.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
+    assert metrics.frechet_distance(mu, sigma, mu + 2, sigma) == pytest.approx(12.0)
+    assert metrics.frechet_distance(mu, sigma, mu, 4 * sigma) == pytest.approx(3.0)  # 3 * (1 + 4 - 2*2)
+    q = np.quantile(np.arange(1000.0), np.linspace(0, 1, 2001))
+    assert metrics.wasserstein(np.arange(1000.0) + 1, q) == pytest.approx(1.0, abs=0.01)
+
+
+def test_evaluate_against_a_small_reference(tmp_path, monkeypatch, train_smiles):
+    monkeypatch.setattr(metrics, "CACHE_DIR", tmp_path)
+    ref = train_smiles[:200]
+    gen = train_smiles[:100] + ["C1CC"] * 10
+    res = metrics.evaluate(gen, reference=ref, scaffold_reference=None, train=set(train_smiles[:50]), ks=(100,))
+    assert res["valid"] == pytest.approx(100 / 110) and res["unique@100"] == 1.0
+    assert res["novelty"] == pytest.approx(0.5)
+    assert res["snn"] == pytest.approx(1.0)          # every generated molecule is in the reference
+    assert 0.8 < res["intdiv1"] < 0.95 and res["intdiv2"] <= res["intdiv1"]
+    assert res["frag"] > 0.9 and res["scaf"] > 0.5 and res["fcd"] < 15
+    assert list(tmp_path.glob("ref-*"))              # reference statistics were cached by content
+    again = metrics.evaluate(gen, reference=ref, scaffold_reference=None, train=None, ks=())
+    assert again["fcd"] == pytest.approx(res["fcd"], rel=1e-4) and again["novelty"] is None
