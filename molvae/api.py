@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import chem, checkpoint
+from . import chem, checkpoint, latent
 from .model import VAE
 from .tokens import Vocab, pad_batch, selfies_to_smiles
 
@@ -169,4 +169,41 @@ class MolVAE:
             "reconstruction": [r or "" for r in rec],
             "recon_exact": [bool(r is not None and c is not None and r == c) for r, c in zip(rec, canon)],
             "error": reasons,
+        })
+
+    # -- latent space ----------------------------------------------------------------------------------
+    def _encode_one(self, smiles, role: str) -> tuple[np.ndarray, str]:
+        item = _as_smiles([smiles])[0]
+        canon = chem.canonical(item)
+        seqs, reasons = self.tokenize([item])
+        if seqs[0] is None:
+            raise ValueError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
+        return self._encode_ids(seqs)[0][0], canon
+
+    def interpolate(self, a, b, steps: int = 10, method: str = "linear") -> pd.DataFrame:
+        """Greedy decodes along a path from mu(a) to mu(b): step, t, smiles, valid, similarity to a and b,
+        same_as_previous. attrs: whether the path's ends reconstruct a and b."""
+        za, ca = self._encode_one(a, "A")
+        zb, cb = self._encode_one(b, "B")
+        t, z = latent.path(za.astype(np.float64), zb.astype(np.float64), steps, method)
+        smiles = self.decode(z.astype(np.float32), greedy=True)
+        df = latent.interpolation_table(t, smiles, ca, cb)
+        df.attrs.update(a=ca, b=cb, reconstructs_a=smiles[0] == ca, reconstructs_b=smiles[-1] == cb)
+        return df
+
+    def neighbours(self, smiles, n: int = 20, radius: float = 1.0, seed: int = 0) -> pd.DataFrame:
+        """n greedy decodes of random points within `radius` of mu(smiles), nearest first: smiles, valid,
+        similarity (Tanimoto to the input), latent_distance, same_as_input."""
+        if n <= 0 or radius <= 0:
+            raise ValueError("n and radius must be positive")
+        z0, canon = self._encode_one(smiles, "the molecule")
+        z = latent.neighbour_latents(z0.astype(np.float64), n, radius, np.random.default_rng(seed))
+        dist = np.linalg.norm(z - z0[None], axis=1)
+        order = np.argsort(dist, kind="stable")
+        z, dist = z[order], dist[order]
+        dec = self.decode(z.astype(np.float32), greedy=True)
+        return pd.DataFrame({
+            "smiles": [d or "" for d in dec], "valid": [d is not None for d in dec],
+            "similarity": [round(latent.tanimoto(d, canon), 4) for d in dec],
+            "latent_distance": np.round(dist, 4), "same_as_input": [d == canon for d in dec],
         })

@@ -119,13 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    from .checkpoint import ModelError
-    from .data import DataError
-    from .train import TrainError
-
     try:
         return args.func(args)
-    except (ModelError, DataError, TrainError, UsageError) as exc:
+    except ValueError as exc:  # ModelError, DataError, TrainError, UsageError and bad arguments to the API
         print(f"molvae {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

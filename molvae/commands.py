@@ -16,6 +16,10 @@ def cmd_sample(args) -> int:
 
     if args.output:
         check_output_path(args.output)
+    if args.image:
+        from . import viz
+
+        viz._check_png(args.image)
     vae = _load(args)
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
@@ -26,6 +30,9 @@ def cmd_sample(args) -> int:
     else:
         for s in df["smiles"]:
             print(s)
+    if args.image:
+        head = df.head(30)
+        viz.molecule_grid(head["smiles"], [f"{i}" for i in range(len(head))], args.image)
     valid = df["valid"].sum()
     uniq = df.loc[df["valid"], "smiles"].nunique()
     disc = df.attrs["discarded"]
@@ -115,6 +122,100 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_interpolate(args) -> int:
+    from . import viz
+    from .data import check_output_path, write_table
+
+    check_output_path(args.output)
+    if args.steps < 2:
+        raise ValueError(f"--steps must be at least 2 (got {args.steps})")
+    df = _load(args).interpolate(args.a, args.b, steps=args.steps, method=args.method)
+    write_table(df, args.output)
+    if args.image:
+        viz.molecule_grid(df["smiles"], [f"{s}: {m}" if m else f"{s}: (invalid)"
+                                         for s, m in zip(df["step"], df["smiles"])], args.image, per_row=5)
+    ends = []
+    if not df.attrs["reconstructs_a"]:
+        ends.append(f"A does not reconstruct (decodes to {df['smiles'].iloc[0] or 'nothing valid'})")
+    if not df.attrs["reconstructs_b"]:
+        ends.append(f"B does not reconstruct (decodes to {df['smiles'].iloc[-1] or 'nothing valid'})")
+    distinct = df.loc[df["valid"], "smiles"].nunique()
+    print(f"{len(df)} steps, {int(df['valid'].sum())} valid, {distinct} distinct molecules; "
+          + ("; ".join(ends) if ends else "the path starts at A and ends at B") + f"; written to {args.output}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from . import viz
+    from .data import check_output_path, write_table
+
+    check_output_path(args.output)
+    df = _load(args).neighbours(args.smiles, n=args.n, radius=args.radius, seed=args.seed)
+    write_table(df, args.output)
+    if args.image:
+        viz.molecule_grid(df["smiles"], [f"d={d:.2f} T={s:.2f}" for d, s in zip(df["latent_distance"],
+                                                                              df["similarity"])], args.image)
+    uniq = df.loc[df["valid"] & ~df["same_as_input"], "smiles"].nunique()
+    print(f"{len(df)} neighbours, {uniq} distinct analogues (not the input); written to {args.output}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from .data import check_output_path, read_table, write_table
+
+    out = Path(args.output)
+    if out.suffix not in (".npy", ".parquet"):
+        raise ValueError(f"output must be .npy or .parquet, got {out.name}")
+    if out.suffix == ".parquet":
+        check_output_path(out)
+    elif not out.parent.is_dir():
+        raise ValueError(f"output directory does not exist: {out.parent}")
+    df, col = read_table(args.input, args.smiles_column)
+    vae = _load(args)
+    mu = vae.encode(df[col].tolist())
+    if out.suffix == ".npy":
+        tmp = out.with_name(f".{out.name}.tmp.npy")
+        np.save(tmp, mu)
+        tmp.replace(out)
+    else:
+        import pandas as pd
+
+        table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
+        table.insert(0, "smiles", df[col].values)
+        write_table(table, out)
+    ok = int((~np.isnan(mu).any(1)).sum())
+    print(f"encoded {ok}/{len(mu)} rows into {mu.shape[1]} dimensions (NaN rows where a molecule cannot be"
+          f" encoded); written to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_map(args) -> int:
+    import numpy as np
+
+    from . import chem, latent, properties, viz
+    from .data import read_table
+
+    prop = properties.get(args.property)  # unknown names fail here, before any work
+    viz._check_png(args.output)
+    df, col = read_table(args.input, args.smiles_column)
+    smiles = df[col].tolist()[: args.max_rows]
+    mu = _load(args).encode(smiles)
+    ok = ~np.isnan(mu).any(1)
+    if ok.sum() < 3:
+        raise ValueError("fewer than 3 molecules could be encoded; nothing to map")
+    values = np.array([prop(chem.to_mol(s)) for s, k in zip(smiles, ok) if k], dtype=float)
+    coords, var = latent.pca_2d(mu[ok].astype(np.float64))
+    viz.latent_map(coords, values, args.property, args.output, var)
+    print(f"mapped {int(ok.sum())} of {len(smiles)} molecules; written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def add_commands(sub, add_model, positive, positive_float):
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
@@ -128,6 +229,7 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--keep-invalid", action="store_true",
                    help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
     p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
+    p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")
@@ -163,3 +265,39 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("interpolate", help="decode the path between two molecules' latents")
+    p.add_argument("a", help="start molecule (SMILES)")
+    p.add_argument("b", help="end molecule (SMILES)")
+    p.add_argument("--steps", type=int, default=10, help="points on the path, ends included (default 10)")
+    p.add_argument("--method", choices=["linear", "slerp"], default="linear")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--image", default=None, help="PNG grid of the path")
+    add_model(p)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("explore", help="decode random neighbours of a molecule's latent (analogues)")
+    p.add_argument("smiles")
+    p.add_argument("-n", type=positive("-n"), default=20)
+    p.add_argument("--radius", type=positive_float("--radius"), default=1.0, help="latent distance (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--image", default=None, help="PNG grid of the neighbours")
+    add_model(p)
+    p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--smiles-column", default=None)
+    add_model(p)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("map", help="PNG of a 2-D PCA of the latents, coloured by a property")
+    p.add_argument("input")
+    p.add_argument("--property", default="qed", help="a property name (qed, logp, sa, mw, tpsa, plogp, ...)")
+    p.add_argument("-o", "--output", required=True, help="PNG path")
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--max-rows", type=positive("--max-rows"), default=20000)
+    add_model(p)
+    p.set_defaults(func=cmd_map)

@@ -327,6 +327,10 @@ def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) 
         with open(metrics_path, "a") as fh:
             fh.write(json.dumps(m) + "\n")
         log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
+        if len(val):
+            from .viz import training_curves
+
+            training_curves(metrics_path, out / "training_curves.png")
         for g in opt.param_groups:
             g["lr"] *= cfg.lr_decay
         state["train_seconds"] += time.time() - t_last_ckpt

@@ -1,0 +1,102 @@
+"""The bundled (or any) model's scorecard, in one run:
+
+- N prior samples (MOSES protocol: 30,000), evaluated with `molvae.metrics.evaluate` against the MOSES test and
+  scaffold-test splits: validity, uniqueness, novelty, FCD, SNN, Frag, Scaf, IntDiv, Filters, plus mean heavy
+  atoms and the share of molecules with an aromatic ring (the SELFIES realism check);
+- exact reconstruction (greedy decode of mu, canonical SMILES match) of 300 random MOSES scaffold-test
+  molecules, which no model trained on MOSES train has seen;
+- active latent units (Burda et al. 2016) over 2,000 MOSES test molecules.
+
+Writes benchmarks/results/<name>.json and a markdown table with the published MOSES rows beside ours
+(Polykovskiy et al. 2020, github.com/molecularsets/moses README: mean over 3 runs, 30,000 samples each).
+
+    python benchmarks/model_quality.py -n 30000 [--model DIR] [--temperature T] [--latent-scale S]
+
+Novelty is against the full MOSES train split when data/moses_train_full.csv.gz is present (see
+data/README.md), else against the model's own training set; the table says which.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from molvae import data, metrics
+from molvae.api import MolVAE
+from molvae.checkpoint import load_training_set
+from molvae.model import active_units
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = ["Valid", "Unique@10k", "FCD/Test", "FCD/TestSF", "SNN/Test", "Frag/Test", "Scaf/Test", "IntDiv",
+           "Filters", "Novelty"]
+MOSES = {  # published means (MOSES README table)
+    "Train": [1.0, 1.0, 0.008, 0.4755, 0.6419, 1.0, 0.9907, 0.8567, 1.0, 1.0],
+    "CharRNN": [0.9748, 0.9994, 0.0732, 0.5204, 0.6015, 0.9998, 0.9242, 0.8562, 0.9943, 0.8419],
+    "VAE": [0.9767, 0.9984, 0.099, 0.567, 0.6257, 0.9994, 0.9386, 0.8558, 0.997, 0.6949],
+    "JTN-VAE": [1.0, 0.9996, 0.3954, 0.9382, 0.5477, 0.9965, 0.8964, 0.8551, 0.976, 0.9143],
+    "AAE": [0.9368, 0.9973, 0.5555, 1.0572, 0.6081, 0.991, 0.9022, 0.8557, 0.996, 0.7931],
+    "LatentGAN": [0.8966, 0.9968, 0.2968, 0.8281, 0.5371, 0.9986, 0.8867, 0.8565, 0.9735, 0.9498],
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None)
+    ap.add_argument("-n", type=int, default=30_000)
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--latent-scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--recon", type=int, default=300)
+    ap.add_argument("--name", default=None, help="results file name (default: quality_<n>)")
+    args = ap.parse_args()
+    log = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
+
+    vae = MolVAE.load(args.model)
+    t = time.time()
+    df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
+                    keep_invalid=True)
+    sample_s = time.time() - t
+    log(f"sampled {args.n} in {sample_s:.0f}s")
+    full = ROOT / "data" / "moses_train_full.csv.gz"
+    if full.exists():
+        train, novelty_vs = set(data.read_smiles(full)), "MOSES train (1.58M)"
+    else:
+        train, novelty_vs = load_training_set(vae.path), "the model's training set"
+    res = metrics.evaluate(df["smiles"].where(df["valid"], "").tolist(), train=train, progress=log)
+    res.pop("_values"), res.pop("_ref_quantiles")
+
+    rng = np.random.default_rng(0)
+    scaf = data.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
+    rec = vae.reconstruct([scaf[i] for i in rng.choice(len(scaf), args.recon, replace=False)])
+    res["recon_scaffold_test"] = float(rec["recon_exact"].mean())
+    test = data.read_smiles(ROOT / "data" / "moses_test.csv.gz")
+    mu = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)])
+    res["active_units"] = active_units(torch.from_numpy(mu[~np.isnan(mu).any(1)]))
+    res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
+               seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
+    res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
+    name = args.name or f"quality_{args.n}"
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+
+    ours = [res["valid"], res.get("unique@10000"), res["fcd"], res["fcd_sf"], res["snn"], res["frag"], res["scaf"],
+            res["intdiv1"], res["filters"], res["novelty"]]
+    fmt = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
+    lines = ["| Model | " + " | ".join(COLUMNS) + " | Recon (scaffold test) | Active units |",
+             "|---" * (len(COLUMNS) + 3) + "|"]
+    for k, row in MOSES.items():
+        lines.append(f"| {k} (MOSES) | " + " | ".join(fmt(v) for v in row) + " | - | - |")
+    lines.append(f"| **molvae** (T={args.temperature}, n={args.n:,}) | " + " | ".join(fmt(v) for v in ours)
+                 + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']} |")
+    lines.append(f"\nNovelty against {novelty_vs}. Heavy atoms {res['heavy_atoms']:.1f}, share with an aromatic"
+                 f" ring {res['aromatic_share']:.3f} (MOSES train 0.986). Sampling took {sample_s:.0f}s.")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Check molvae's metrics against MOSES's published "Train" row: 10,000 random MOSES *training* molecules,
+evaluated against the MOSES test split with the whole train split as the novelty reference.
+
+    python data/make_subsets.py WHEEL --full      # data/moses_train_full.csv.gz, see data/README.md
+    python benchmarks/moses_train_row.py
+
+Expected (MOSES README): IntDiv 0.857, IntDiv2 0.851, SNN 0.642, Frag 1.0, Scaf 0.991, Filters 1.0, novelty 0,
+validity and uniqueness 1.0; FCD 0.008 for MOSES's full-size sample, higher (about 0.1-0.2) for 10,000.
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from molvae import data, metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED = {"valid": 1.0, "unique@10000": 1.0, "novelty": 0.0, "intdiv1": 0.8567, "intdiv2": 0.8508,
+            "snn": 0.6419, "frag": 1.0, "scaf": 0.9907, "filters": 1.0, "fcd": 0.14}
+
+full = ROOT / "data" / "moses_train_full.csv.gz"
+if not full.exists():
+    sys.exit(f"needs {full}: python data/make_subsets.py WHEEL --full (see data/README.md)")
+train = data.read_smiles(full)
+rng = np.random.default_rng(0)
+sample = [train[i] for i in rng.choice(len(train), 10_000, replace=False)]
+res = metrics.evaluate(sample, train=set(train), scaffold_reference=None,
+                       progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+res.pop("_values"), res.pop("_ref_quantiles")
+lines = ["| metric | molvae | MOSES Train row |", "|---|---|---|"]
+lines += [f"| {k} | {res[k]:.4f} | {v} |" for k, v in EXPECTED.items()]
+print("\n".join(lines))
+out = ROOT / "benchmarks" / "results"
+out.mkdir(parents=True, exist_ok=True)
+(out / "moses_train_row.json").write_text(json.dumps({k: res[k] for k in EXPECTED} | {"seconds": res.get("seconds")},
+                                                     indent=2, default=float) + "\n")
+(out / "moses_train_row.md").write_text("\n".join(lines) + "\n")
