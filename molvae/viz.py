@@ -23,14 +23,19 @@ def molecule_grid(smiles: Sequence[str], legends: Sequence[str], path, per_row: 
                   size: int = 250) -> Path:
     """A PNG grid of 2-D depictions; an invalid or empty SMILES gets an empty cell with its legend."""
     from rdkit import Chem
-    from rdkit.Chem import Draw
+    from rdkit.Chem.Draw import rdMolDraw2D
 
     p = _check_png(path)
     mols = [chem.to_mol(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
-    img = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size),
-                               legends=[str(x)[:40] for x in legends])
-    img.save(str(p))
+    if not mols:
+        raise ValueError("no molecules to draw")
+    per_row = max(1, min(per_row, len(mols)))
+    rows = -(-len(mols) // per_row)
+    drawer = rdMolDraw2D.MolDraw2DCairo(per_row * size, rows * size, size, size)
+    drawer.DrawMolecules(mols, legends=[str(x)[:40] for x in legends])
+    drawer.FinishDrawing()
+    p.write_bytes(drawer.GetDrawingText())
     return p
 
 
