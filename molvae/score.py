@@ -33,7 +33,7 @@ def score_smiles(smiles: list) -> pd.DataFrame:
     for s in smiles:
         mol, why = chem.check_smiles(s)
         if mol is None:
-            rows.append({"canonical_smiles": "", "valid": False, "error": why})
+            rows.append({"canonical_smiles": "", "valid": False, "error": why, "pains": "", "alerts": ""})
             continue
         row = {"canonical_smiles": chem.mol_to_smiles(mol), "valid": True, "error": ""}
         for name in PROPERTY_COLUMNS:
@@ -44,8 +44,6 @@ def score_smiles(smiles: list) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=CHEM_COLUMNS)
     for name in ("hbd", "hba", "rotatable_bonds", "rings", "lipinski_violations"):
         df[name] = df[name].astype("Int64")
-    df["pains"] = df["pains"].fillna("")
-    df["alerts"] = df["alerts"].fillna("")
     return df
 
 

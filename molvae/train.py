@@ -126,23 +126,18 @@ def _prepare(cfg: TrainConfig, out: Path, vocab: Vocab | None, log) -> tuple[Voc
     log(f"read {len(smiles)} rows from {cfg.data}; encoding as SELFIES")
     from tqdm import tqdm
 
-    selfies, reasons = [], {}
+    selfies = []
     for i, smi in enumerate(tqdm(smiles, desc="encode", unit="mol", mininterval=5, disable=None)):
-        canon, s, why = tokens.canonical_selfies(smi)
+        canon, s, _ = tokens.canonical_selfies(smi)
         selfies.append(s)
-        if s is None:
-            reasons[why] = reasons.get(why, 0) + 1
-        else:
+        if s is not None:
             smiles[i] = canon
     if vocab is None:
         good = [s for s in selfies if s]
         if not good:
             raise TrainError(f"no usable molecules in {cfg.data}")
         vocab = Vocab.build(good, cfg.max_len or None)
-    ts = data.tokenize(smiles, vocab, selfies)
-    for k, v in reasons.items():
-        ts.skipped[k] = ts.skipped.get(k, 0) + v
-    ts.skipped.pop("", None)
+    ts = data.tokenize(smiles, vocab, selfies)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {cfg.data}")
     cache.parent.mkdir(parents=True, exist_ok=True)
