@@ -114,7 +114,7 @@ def save_model(dest, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, 
         meta["card_extra"] = card_extra
 
     def write(tmp: Path):
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()},
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                   str(tmp / "model.safetensors"))
         write_json(tmp / "model.json", meta)
         (tmp / "MODEL_CARD.md").write_text(model_card(meta))
@@ -132,7 +132,7 @@ def optimizer_to_tensors(opt: torch.optim.Optimizer) -> tuple[dict, list]:
     for idx, st in sd["state"].items():
         for key, val in st.items():
             t = val if torch.is_tensor(val) else torch.tensor(val)
-            tensors[f"{idx}.{key}"] = t.detach().contiguous()
+            tensors[f"{idx}.{key}"] = t.detach().cpu().contiguous()
     groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
     return tensors, groups
 
@@ -154,9 +154,9 @@ def smiles_hashes(smiles) -> np.ndarray:
                      for s in smiles], dtype=np.uint64)
 
 
-def save_training_set(model_dir, canonical_smiles) -> None:
+def save_training_set(model_dir, canonical_smiles=None, hashes: np.ndarray | None = None) -> None:
     """Store the sorted hashes of the training molecules next to the weights (for novelty checks)."""
-    h = np.unique(smiles_hashes(canonical_smiles))
+    h = np.unique(hashes if hashes is not None else smiles_hashes(canonical_smiles))
     tmp = Path(model_dir) / (TRAINING_SET + ".tmp.npy")
     np.save(tmp, h, allow_pickle=False)
     os.replace(tmp, Path(model_dir) / TRAINING_SET)

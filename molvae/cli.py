@@ -63,13 +63,29 @@ TRAIN_FLAGS = {  # flag -> (TrainConfig field, type)
     "--max-minutes": ("max_minutes", _positive_float("--max-minutes")),
     "--checkpoint-minutes": ("checkpoint_minutes", _positive_float("--checkpoint-minutes")),
     "--val-fraction": ("val_fraction", float), "--seed": ("seed", int), "--threads": ("threads", int),
+    "--device": ("device", str),
 }
+
+
+def _relaunch_distributed(args) -> int:
+    """`molvae train --nproc K ...` is `torchrun --nproc_per_node=K -m molvae train ...`."""
+    import subprocess
+
+    argv = sys.argv[1:]
+    i = argv.index("--nproc")
+    rest = argv[:i] + argv[i + 2:]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+           "-m", "molvae", *rest]
+    return subprocess.call(cmd)
 
 
 def cmd_train(args) -> int:
     from dataclasses import fields
 
     from .train import TrainConfig, train
+
+    if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _relaunch_distributed(args)
 
     settings = {}
     if args.config:
@@ -88,10 +104,30 @@ def cmd_train(args) -> int:
             settings[name] = v
     if args.no_bidirectional:
         settings["bidirectional"] = False
+    if args.no_amp:
+        settings["amp"] = False
     cfg = TrainConfig(**settings)
     model_dir = train(cfg, resume=args.resume, command="molvae " + " ".join(sys.argv[1:]),
-                      log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(f"model written to {model_dir}")
+                      log=lambda m: print(m, file=sys.stderr, flush=True), workers=args.workers)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"model written to {model_dir}")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from pathlib import Path
+
+    from .train import TrainError, prepare
+
+    if not Path(args.data).is_file():
+        raise TrainError(f"training data not found: {args.data}")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    vocab, ts = prepare(args.data, args.out, args.smiles_column, None, args.max_len or 0, args.workers,
+                        log=lambda m: print(m, file=sys.stderr, flush=True))
+    bad = sum(ts.skipped.values())
+    print(f"prepared {len(ts)} molecules ({bad} skipped: {ts.skipped}) with a {len(vocab)}-token vocabulary in"
+          f" {Path(args.out) / 'prepared'}; train with: molvae train --data {args.data} --out {args.out}",
+          file=sys.stderr)
     return 0
 
 
@@ -109,7 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-bidirectional", action="store_true", help="unidirectional encoder")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--config", default=None, help="TOML file with training settings (flags win)")
+    p.add_argument("--nproc", type=_positive("--nproc"), default=None,
+                   help="train with K processes (DistributedDataParallel, via torchrun)")
+    p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    p.add_argument("--workers", type=_positive("--workers"), default=os.cpu_count() or 1,
+                   help="processes for encoding the data (first run only)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("prepare", help="encode a training file once into OUT/prepared (memory-mapped)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--max-len", type=_positive("--max-len"), default=None)
+    p.add_argument("--workers", type=_positive("--workers"), default=os.cpu_count() or 1)
+    p.set_defaults(func=cmd_prepare)
 
     from . import commands
     commands.add_commands(sub, _add_model, _positive, _positive_float)

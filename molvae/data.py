@@ -143,26 +143,56 @@ def read_smiles(path, smiles_column: str | None = None) -> list[str]:
 
 @dataclass
 class TokenizedSet:
-    """Token ids (rows padded with 0) and lengths (including <eos>) of the molecules that encoded."""
+    """Token ids (rows padded with 0) and lengths (including <eos>) of the molecules that encoded, with 64-bit
+    hashes of their SMILES (for novelty checks) and the count of left-out rows by reason. The arrays may be
+    memory-mapped (see save/load), so a large set is streamed from disk rather than held in memory."""
 
     ids: np.ndarray       # (N, max_len) int16
     lengths: np.ndarray   # (N,) int16
-    smiles: list[str]     # SMILES of the kept rows (canonical when the caller passed canonical), aligned with ids
+    hashes: np.ndarray    # (N,) uint64
     skipped: dict         # reason -> count
 
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def subset(self, idx: np.ndarray) -> "TokenizedSet":
-        return TokenizedSet(self.ids[idx], self.lengths[idx], [self.smiles[i] for i in idx], {})
+    def save(self, path, vocab_tokens, source_sha256: str) -> None:
+        """Write a prepared directory: ids.npy, lengths.npy, hashes.npy, meta.json (renamed into place)."""
+        import json
+        import os
+        import shutil
+
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.save(tmp / "ids.npy", self.ids)
+        np.save(tmp / "lengths.npy", self.lengths)
+        np.save(tmp / "hashes.npy", self.hashes)
+        (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
+                                                   "skipped": self.skipped, "rows": len(self)}))
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path) -> tuple["TokenizedSet", dict]:
+        import json
+
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        ts = cls(np.load(path / "ids.npy", mmap_mode="r", allow_pickle=False),
+                 np.load(path / "lengths.npy", allow_pickle=False),
+                 np.load(path / "hashes.npy", allow_pickle=False), meta["skipped"])
+        return ts, meta
 
 
 def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None = None) -> TokenizedSet:
-    """Encode each SMILES; rows that fail are counted by reason and left out of the training set."""
+    """Encode each SMILES; rows that fail are counted by reason and left out of the training set.
+    Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms."""
     from . import tokens
+    from .checkpoint import smiles_hashes
 
     ids = np.zeros((len(smiles), vocab.max_len), dtype=np.int16)
-    lengths, keep, canon, skipped = [], [], [], {}
+    lengths, keep, skipped = [], [], {}
     for i, smi in enumerate(smiles):
         s, reason = (selfies[i], "") if selfies is not None and selfies[i] else tokens.smiles_to_selfies(smi)
         seq = None
@@ -175,8 +205,8 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
         ids[len(keep), : len(seq)] = seq
         lengths.append(len(seq))
         keep.append(i)
-        canon.append(smi)
-    return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16), canon, skipped)
+    return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16),
+                        smiles_hashes([smiles[i] for i in keep]), skipped)
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,

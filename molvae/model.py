@@ -119,12 +119,12 @@ class VAE(nn.Module):
         soon as every sequence has produced <eos>.
         """
         max_len = max_len or self.cfg.max_len
-        n = z.shape[0]
-        ids = torch.full((n, max_len), PAD, dtype=torch.long)
-        loglik = torch.zeros(n)
-        live = torch.arange(n)
+        n, dev = z.shape[0], z.device
+        ids = torch.full((n, max_len), PAD, dtype=torch.long, device=dev)
+        loglik = torch.zeros(n, device=dev)
+        live = torch.arange(n, device=dev)
         h = self.init_hidden(z)
-        tok = torch.full((n,), BOS, dtype=torch.long)
+        tok = torch.full((n,), BOS, dtype=torch.long, device=dev)
         zl = z
         for t in range(max_len):
             inp = torch.cat([self.embed(tok), zl], dim=-1).unsqueeze(1)

@@ -1,12 +1,19 @@
-"""The one training loop: KL schedule, free bits, gradient clipping, validation, checkpoints, resume."""
+"""The one training loop: KL schedule, free bits, gradient clipping, validation, checkpoints, resume.
+
+The same loop runs on one CPU, one GPU, or several processes under torchrun (DistributedDataParallel: gloo on
+CPU, NCCL on GPUs): each rank trains on its share of every epoch's batches, and only rank 0 validates and
+writes checkpoints, metrics and the exported model.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
 import tomllib
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -28,7 +35,7 @@ class TrainConfig:
     out: str = ""
     smiles_column: str | None = None
     epochs: int = 10
-    batch_size: int = 256
+    batch_size: int = 256          # per process
     lr: float = 1e-3
     lr_decay: float = 1.0          # multiplied into the learning rate after every epoch
     emb_dim: int = 64
@@ -53,6 +60,8 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     seed: int = 0
     threads: int = 0               # 0: torch default
+    device: str = "auto"           # auto: CUDA, then MPS, then CPU
+    amp: bool = True               # bfloat16 autocast on CUDA
 
     def validate(self) -> None:
         if not self.data:
@@ -70,6 +79,8 @@ class TrainConfig:
             raise TrainError(f"unknown kl schedule '{self.kl_schedule}' (linear, cyclical, constant)")
         if not 0 <= self.val_fraction < 1:
             raise TrainError("val-fraction must be in [0, 1)")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise TrainError(f"unknown device '{self.device}' (auto, cpu, cuda, mps)")
 
     @classmethod
     def from_toml(cls, path) -> dict:
@@ -112,117 +123,189 @@ def versions() -> dict:
             "rdkit": rdkit.__version__, "selfies": selfies.__version__, "numpy": np.__version__}
 
 
-def _prepare(cfg: TrainConfig, out: Path, vocab: Vocab | None, log) -> tuple[Vocab, data.TokenizedSet, str]:
-    """Read, encode and cache the training set. Rows that cannot be used are counted by reason."""
-    sha = file_sha256(cfg.data)
-    cache = out / "cache" / f"tokens-{sha[:16]}.npz"
-    if cache.exists() and vocab is not None:
-        z = np.load(cache, allow_pickle=False)
-        if list(z["vocab"]) == list(vocab.tokens):
-            log(f"tokenized data from cache {cache}")
-            return vocab, data.TokenizedSet(z["ids"], z["lengths"], list(z["smiles"]),
-                                            json.loads(str(z["skipped"]))), sha
-    smiles = data.read_smiles(cfg.data, cfg.smiles_column)
-    log(f"read {len(smiles)} rows from {cfg.data}; encoding as SELFIES")
+# -- data preparation -------------------------------------------------------------------------------------
+def _encode_chunk(smiles: list) -> list[tuple]:
+    return [tokens.canonical_selfies(s) for s in smiles]
+
+
+def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | None = None, max_len: int = 0,
+            workers: int = 1, log=print) -> tuple[Vocab, data.TokenizedSet]:
+    """Read, canonicalize and encode a training file once, into out/prepared/ (memory-mapped afterwards).
+
+    Reused while the data file (by sha256) and the vocabulary are unchanged, so resuming or re-running does not
+    re-tokenize. Rows that cannot be used are counted by reason.
+    """
+    out = Path(out)
+    sha = file_sha256(data_path)
+    prepared = out / "prepared"
+    if (prepared / "meta.json").exists():
+        ts, meta = data.TokenizedSet.load(prepared)
+        same_vocab = vocab is None or meta["vocab"] == list(vocab.tokens)
+        if meta["source_sha256"] == sha and same_vocab:
+            log(f"prepared data from {prepared}")
+            vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
+            return vocab, ts
+    smiles = data.read_smiles(data_path, smiles_column)
+    log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)")
     from tqdm import tqdm
 
-    selfies = []
-    for i, smi in enumerate(tqdm(smiles, desc="encode", unit="mol", mininterval=5, disable=None)):
-        canon, s, _ = tokens.canonical_selfies(smi)
-        selfies.append(s)
-        if s is not None:
-            smiles[i] = canon
+    chunks = [smiles[i : i + 5000] for i in range(0, len(smiles), 5000)]
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            parts = list(tqdm(pool.imap(_encode_chunk, chunks), total=len(chunks), desc="encode", disable=None))
+    else:
+        parts = [_encode_chunk(c) for c in tqdm(chunks, desc="encode", disable=None)]
+    encoded = [r for part in parts for r in part]
+    canon = [c if s is not None else smi for (c, s, _), smi in zip(encoded, smiles)]
+    selfies = [s for _, s, _ in encoded]
     if vocab is None:
         good = [s for s in selfies if s]
         if not good:
-            raise TrainError(f"no usable molecules in {cfg.data}")
-        vocab = Vocab.build(good, cfg.max_len or None)
-    ts = data.tokenize(smiles, vocab, selfies)  # counts the reason for every row it leaves out
+            raise TrainError(f"no usable molecules in {data_path}")
+        vocab = Vocab.build(good, max_len or None)
+    ts = data.tokenize(canon, vocab, selfies)  # counts the reason for every row it leaves out
     if len(ts) == 0:
-        raise TrainError(f"no usable molecules in {cfg.data}")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp.npz")
-    np.savez(tmp, ids=ts.ids, lengths=ts.lengths, smiles=np.array(ts.smiles), vocab=np.array(vocab.tokens),
-             skipped=json.dumps(ts.skipped))
-    tmp.replace(cache)
-    return vocab, ts, sha
+        raise TrainError(f"no usable molecules in {data_path}")
+    ts.save(prepared, vocab.tokens, sha)
+    ts, _ = data.TokenizedSet.load(prepared)
+    return vocab, ts
 
 
-def _batch(ts: data.TokenizedSet, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+# -- distributed and devices ------------------------------------------------------------------------------
+class Dist:
+    """Rank, world size and device; a no-op on a single process."""
+
+    def __init__(self, device: str):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else (
+                "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else "cpu")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise TrainError("--device cuda asked for, but CUDA is not available")
+        self.device = torch.device(f"cuda:{local}" if device == "cuda" else device)
+        if device == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if device == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (so all ranks stop or checkpoint together)."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device if self.device.type == "cuda" else "cpu")
+        torch.distributed.all_reduce(t)
+        return bool(t.item() > 0)
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+    def close(self) -> None:
+        if self.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _batch(ts: data.TokenizedSet, idx: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = np.sort(idx)  # sorted indices read a memory-mapped file in order
     lengths = ts.lengths[idx].astype(np.int64)
-    x = torch.from_numpy(ts.ids[idx, : lengths.max()].astype(np.int64))
-    return x, torch.from_numpy(lengths)
+    x = torch.from_numpy(np.asarray(ts.ids[idx, : lengths.max()], dtype=np.int64))
+    return x.to(device), torch.from_numpy(lengths).to(device)
 
 
 @torch.no_grad()
-def evaluate(model: VAE, ts: data.TokenizedSet, batch_size: int, recon_n: int) -> dict:
-    """Validation ELBO terms (mu for the decoder, as in reporting), KL per dimension, active units and
-    exact greedy reconstruction of the first `recon_n` molecules."""
+def evaluate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: int, recon_n: int,
+             device=torch.device("cpu")) -> dict:
+    """Validation ELBO terms, KL per dimension, active units and exact greedy reconstruction (token for token)
+    of the first `recon_n` molecules."""
     model.eval()
-    nll_sum, kl_dims, mus, exact, n = 0.0, None, [], 0, len(ts)
-    order = np.argsort(ts.lengths, kind="stable")
+    nll_sum, kl_dims, mus, exact, n = 0.0, None, [], 0, len(rows)
+    order = rows[np.argsort(ts.lengths[rows], kind="stable")]
     for s in range(0, n, batch_size):
-        idx = order[s : s + batch_size]
-        x, lengths = _batch(ts, idx)
+        x, lengths = _batch(ts, order[s : s + batch_size], device)
         nll, kl, mu = model(x, lengths, sample=True)
         nll_sum += float(nll.sum())
         kl_dims = kl.sum(0) if kl_dims is None else kl_dims + kl.sum(0)
-        mus.append(mu)
+        mus.append(mu.float().cpu())
     mu = torch.cat(mus)
-    recon_idx = np.arange(min(recon_n, n))
-    for s in range(0, len(recon_idx), batch_size):
-        idx = recon_idx[s : s + batch_size]
-        x, lengths = _batch(ts, idx)
+    recon_rows = np.sort(rows[:recon_n])
+    for s in range(0, len(recon_rows), batch_size):
+        x, lengths = _batch(ts, recon_rows[s : s + batch_size], device)
         m, _ = model.encode(x, lengths)
-        out, _ = model.generate(m, greedy=True)
+        out, _ = model.generate(m.float(), greedy=True)
+        out, x = out.cpu(), x.cpu()
         T = x.shape[1]
         same = (out[:, :T] == x).all(1) & ((out[:, T:] == 0).all(1) if out.shape[1] > T else True)
         exact += int(same.sum())
-    kl_per_dim = (kl_dims / n).tolist()
+    kl_per_dim = (kl_dims.float().cpu() / n).tolist()
     model.train()
     return {
         "val_nll": round(nll_sum / n, 4), "val_kl": round(sum(kl_per_dim), 4),
         "val_elbo": round(-(nll_sum / n + sum(kl_per_dim)), 4),
-        "val_recon_exact": round(exact / max(1, len(recon_idx)), 4),
+        "val_recon_exact": round(exact / max(1, len(recon_rows)), 4),
         "active_units": active_units(mu), "kl_per_dim": [round(v, 4) for v in kl_per_dim],
     }
 
 
-def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) -> Path:
-    """Train (or resume) a model into cfg.out. Returns the exported model directory."""
-    cfg.validate()
-    out = Path(cfg.out)
+def _check_out(out: Path, resume: bool) -> Path | None:
     ckpt_dir = checkpoint.existing_dir(out / "checkpoint")
     if resume and ckpt_dir is None:
         raise TrainError(f"nothing to resume: no checkpoint in {out}")
     if not resume and ckpt_dir is not None:
         raise TrainError(f"{out} already holds a training run; pass --resume or choose another --out")
-    if not Path(cfg.data).is_file():
-        raise TrainError(f"training data not found: {cfg.data}")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
+        probe = out / f".write-test-{os.getpid()}"
         probe.write_bytes(b"0" * 65536)
         probe.unlink()
     except OSError as exc:
         raise TrainError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    return ckpt_dir
+
+
+def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print, workers: int = 1) -> Path:
+    """Train (or resume) a model into cfg.out. Returns the exported model directory."""
+    cfg.validate()
+    out = Path(cfg.out)
+    if not Path(cfg.data).is_file():
+        raise TrainError(f"training data not found: {cfg.data}")
+    dist = Dist(cfg.device)
+    try:
+        return _train(cfg, resume, command, log if dist.main else (lambda m: None), dist, out, workers)
+    finally:
+        dist.close()
+
+
+def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: Path, workers: int) -> Path:
+    ckpt_dir = _check_out(out, resume) if dist.main else checkpoint.existing_dir(out / "checkpoint")
+    dist.barrier()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
 
-    model = state = vocab = None
+    model = vocab = None
     if resume:
-        model, vocab, meta = checkpoint.load_model(ckpt_dir)
-        model.train()
-    vocab, ts, sha = _prepare(cfg, out, vocab, log)
+        model, vocab, _ = checkpoint.load_model(ckpt_dir)
+    if dist.main:
+        vocab, ts = prepare(cfg.data, out, cfg.smiles_column, vocab, cfg.max_len, workers, log)
+    dist.barrier()
+    if not dist.main:
+        ts, meta = data.TokenizedSet.load(out / "prepared")
+        vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
     skipped = sum(ts.skipped.values())
     if skipped:
         log(f"skipped {skipped} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(ts.skipped.items())))
-    rng = np.random.default_rng(cfg.seed)
-    perm = rng.permutation(len(ts))
+    perm = np.random.default_rng(cfg.seed).permutation(len(ts))
     n_val = min(cfg.val_max, int(len(ts) * cfg.val_fraction))
-    val, trn = ts.subset(perm[:n_val]), ts.subset(perm[n_val:])
-    log(f"{len(trn)} training and {len(val)} validation molecules; vocabulary {len(vocab)} tokens,"
-        f" at most {vocab.max_len - 1} tokens a molecule")
+    val_rows, trn_rows = perm[:n_val], perm[n_val:]
+    log(f"{len(trn_rows)} training and {len(val_rows)} validation molecules; vocabulary {len(vocab)} tokens,"
+        f" at most {vocab.max_len - 1} tokens a molecule; {dist.world} process(es) on {dist.device}")
 
     if model is None:
         torch.manual_seed(cfg.seed)
@@ -230,58 +313,74 @@ def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) 
                                 enc_hidden=cfg.enc_hidden_dim, enc_layers=cfg.enc_layers,
                                 bidirectional=cfg.bidirectional, latent_dim=cfg.latent_dim,
                                 dec_hidden=cfg.hidden_dim, dec_layers=cfg.dec_layers, dropout=cfg.dropout))
-        model.train()
+    model.to(dist.device).train()
+    net = model
+    if dist.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    state = {"epoch": 0, "batch": 0, "step": 0, "seen": 0, "train_seconds": 0.0, "skipped_steps": 0}
+    state = {"epoch": 0, "batch": 0, "step": 0, "seen": 0, "train_seconds": 0.0, "skipped_steps": 0,
+             "world": dist.world}
     if resume:
-        state.update(checkpoint.load_training_state(ckpt_dir, opt))
+        saved = checkpoint.load_training_state(ckpt_dir, opt)
+        if saved.get("world", 1) != dist.world and saved.get("batch", 0):
+            log(f"the checkpoint was taken with {saved.get('world', 1)} process(es); restarting its epoch")
+            saved["batch"] = 0
+        state.update({**saved, "world": dist.world})
         for g in opt.param_groups:  # settings given now win over the saved ones
             g["lr"] = cfg.lr * cfg.lr_decay ** state["epoch"]
         log(f"resumed from {ckpt_dir}: epoch {state['epoch'] + 1}, batch {state['batch']}, step {state['step']}")
-    (out / "config.json").write_text(json.dumps({**asdict(cfg), "command": command}, indent=2) + "\n")
+    if dist.main:
+        (out / "config.json").write_text(json.dumps({**asdict(cfg), "command": command}, indent=2) + "\n")
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if cfg.amp and dist.device.type == "cuda"
+           else nullcontext())
 
-    provenance = {"data": str(cfg.data), "data_sha256": sha, "data_rows_used": len(ts),
+    provenance = {"data": str(cfg.data), "data_sha256": file_sha256(cfg.data), "data_rows_used": len(ts),
                   "data_rows_skipped": ts.skipped, "command": command, "versions": versions(),
-                  "device": f"{platform.machine()} CPU, {torch.get_num_threads()} threads"}
+                  "device": (f"{dist.world} x {torch.cuda.get_device_name(dist.device)}" if dist.device.type == "cuda"
+                             else f"{dist.world} x {platform.machine()} {dist.device.type.upper()},"
+                                  f" {torch.get_num_threads()} threads")}
     metrics_path = out / "metrics.jsonl"
     last_metrics: dict = {}
-    if metrics_path.exists():
+    if dist.main and metrics_path.exists():
         lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
         last_metrics = json.loads(lines[-1]) if lines else {}
 
-    def summary(extra: dict) -> dict:
-        keep = {k: v for k, v in {**last_metrics, **extra}.items() if k != "kl_per_dim"}
+    def summary() -> dict:
+        keep = {k: v for k, v in last_metrics.items() if k != "kl_per_dim"}
         keep.update(epochs=state["epoch"], molecules_seen=state["seen"],
                     train_minutes=round(state["train_seconds"] / 60, 1))
         return keep
 
     def save_checkpoint():
-        checkpoint.save_model(out / "checkpoint", model, vocab, provenance, summary({}), name=out.name,
-                              optimizer=opt, train_state=state)
+        if dist.main:
+            checkpoint.save_model(out / "checkpoint", model, vocab, provenance, summary(), name=out.name,
+                                  optimizer=opt, train_state=state)
 
     from tqdm import tqdm
 
-    t_run = time.time()
-    t_last_ckpt = time.time()
+    t_run = t_last_ckpt = time.time()
     stop = False
+    rec = torch.zeros(())
     while state["epoch"] < cfg.epochs and not stop:
         epoch = state["epoch"]
-        batches = data.bucketed_batches(trn.lengths, cfg.batch_size, np.random.default_rng(cfg.seed * 7919 + epoch))
-        bar = tqdm(total=len(batches), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   unit="batch", mininterval=2 if sys.stderr.isatty() else 60, disable=None)
+        batches = data.bucketed_batches(ts.lengths[trn_rows], cfg.batch_size,
+                                        np.random.default_rng(cfg.seed * 7919 + epoch))
+        per_rank = len(batches) // dist.world if dist.world > 1 else len(batches)
+        mine = [trn_rows[b] for b in batches[dist.rank :: dist.world][:per_rank]]
+        bar = tqdm(total=len(mine), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                   mininterval=2 if sys.stderr.isatty() else 60, disable=None if dist.main else True)
         t_epoch, seen_epoch = time.time(), 0
-        for bi in range(state["batch"], len(batches)):
-            x, lengths = _batch(trn, batches[bi])
+        for bi in range(state["batch"], len(mine)):
+            x, lengths = _batch(ts, mine[bi], dist.device)
             beta = beta_at(state["step"], cfg)
-            torch.manual_seed(cfg.seed * 1_000_003 + state["step"])
-            nll, kl, _ = model(x, lengths)
-            rec, klv = nll.mean(), kl_loss(kl, cfg.free_bits)
-            loss = rec + beta * klv
+            torch.manual_seed(cfg.seed * 1_000_003 + state["step"] * dist.world + dist.rank)
+            with amp:
+                nll, kl, _ = net(x, lengths)
+                rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
+                loss = rec + beta * klv
             opt.zero_grad(set_to_none=True)
-            if not torch.isfinite(loss):
-                state["skipped_steps"] += 1
-                log(f"warning: non-finite loss at step {state['step']}; step skipped")
-            else:
+            if not dist.any(not bool(torch.isfinite(loss))):
                 loss.backward()
                 gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 if torch.isfinite(gnorm):
@@ -289,22 +388,26 @@ def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) 
                 else:
                     state["skipped_steps"] += 1
                     log(f"warning: non-finite gradient at step {state['step']}; step skipped")
+            else:
+                state["skipped_steps"] += 1
+                log(f"warning: non-finite loss at step {state['step']}; step skipped")
             state["step"] += 1
             state["batch"] = bi + 1
-            state["seen"] += len(lengths)
-            seen_epoch += len(lengths)
+            state["seen"] += len(lengths) * dist.world
+            seen_epoch += len(lengths) * dist.world
             bar.update(1)
             if state["step"] % 20 == 0:
-                bar.set_postfix(rec=f"{rec.item():.2f}", kl=f"{kl.mean(0).sum().item():.1f}", beta=f"{beta:.3f}")
+                bar.set_postfix(rec=f"{rec.item():.2f}", kl=f"{kl.float().mean(0).sum().item():.1f}",
+                                beta=f"{beta:.3f}")
             now = time.time()
-            over = cfg.max_minutes and now - t_run > cfg.max_minutes * 60
-            if over or now - t_last_ckpt > cfg.checkpoint_minutes * 60:
+            over = dist.any(bool(cfg.max_minutes and now - t_run > cfg.max_minutes * 60))
+            if over or dist.any(now - t_last_ckpt > cfg.checkpoint_minutes * 60):
                 state["train_seconds"] += now - t_last_ckpt
                 t_last_ckpt = now
                 save_checkpoint()
             if over:
                 log(f"time budget of {cfg.max_minutes} minutes reached at epoch {epoch + 1},"
-                    f" batch {bi + 1}/{len(batches)}; resume with --resume")
+                    f" batch {bi + 1}/{len(mine)}; resume with --resume")
                 stop = True
                 break
         bar.close()
@@ -313,29 +416,32 @@ def train(cfg: TrainConfig, resume: bool = False, command: str = "", log=print) 
         rate = seen_epoch / max(1e-9, time.time() - t_epoch)
         state["epoch"] += 1
         state["batch"] = 0
-        m = {"epoch": state["epoch"], "step": state["step"], "beta": round(beta_at(state["step"], cfg), 4),
-             "train_rec": round(rec.item(), 4), "molecules_per_s": round(rate, 1),
-             "lr": opt.param_groups[0]["lr"]}
-        if len(val):
-            m.update(evaluate(model, val, cfg.batch_size, cfg.recon_eval))
-        last_metrics = m
-        with open(metrics_path, "a") as fh:
-            fh.write(json.dumps(m) + "\n")
-        log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
-        if len(val):
-            from .viz import training_curves
+        if dist.main:
+            m = {"epoch": state["epoch"], "step": state["step"], "beta": round(beta_at(state["step"], cfg), 4),
+                 "train_rec": round(rec.item(), 4), "molecules_per_s": round(rate, 1),
+                 "lr": opt.param_groups[0]["lr"]}
+            if len(val_rows):
+                m.update(evaluate(model, ts, val_rows, cfg.batch_size, cfg.recon_eval, dist.device))
+            last_metrics = m
+            with open(metrics_path, "a") as fh:
+                fh.write(json.dumps(m) + "\n")
+            log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
+            if len(val_rows):
+                from .viz import training_curves
 
-            training_curves(metrics_path, out / "training_curves.png")
+                training_curves(metrics_path, out / "training_curves.png")
         for g in opt.param_groups:
             g["lr"] *= cfg.lr_decay
         state["train_seconds"] += time.time() - t_last_ckpt
         t_last_ckpt = time.time()
         save_checkpoint()
-        export(out, model, vocab, provenance, summary({}), ts.smiles)
+        if dist.main:
+            export(out, model, vocab, provenance, summary(), ts.hashes)
+        dist.barrier()
     return out / "model"
 
 
-def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, training_smiles) -> None:
+def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, hashes: np.ndarray) -> None:
     """Write the usable model directory out/model, with the training set's hashes for novelty checks."""
     checkpoint.save_model(out / "model", model, vocab, provenance, metrics, name=out.name)
-    checkpoint.save_training_set(out / "model", training_smiles)
+    checkpoint.save_training_set(out / "model", hashes=hashes)

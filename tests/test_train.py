@@ -14,6 +14,7 @@ def test_tiny_model_learns(tiny_model):
     assert rows[-1]["val_nll"] < 0.8 * rows[0]["val_nll"]
     assert rows[-1]["active_units"] > 0 and len(rows[-1]["kl_per_dim"]) == 8
     assert (tiny_model / "config.json").exists() and (tiny_model / "model" / "MODEL_CARD.md").exists()
+    assert (tiny_model / "prepared" / "ids.npy").exists()
 
 
 def test_overfits_a_handful(tmp_path, train_smiles):
