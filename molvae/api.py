@@ -3,6 +3,7 @@ reconstruct."""
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -12,7 +13,7 @@ import torch
 
 from . import chem, checkpoint, latent
 from .model import VAE
-from .tokens import Vocab, pad_batch, selfies_to_smiles
+from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
 
@@ -120,12 +121,15 @@ class MolVAE:
 
     # -- sampling --------------------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
-               seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None) -> pd.DataFrame:
+               seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
+               relaxed: bool = False) -> pd.DataFrame:
         """n molecules decoded from z ~ N(0, latent_scale^2 I).
 
         By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
         table's `attrs` holds how many were drawn and why any were discarded. With keep_invalid every draw
-        is a row (smiles empty, valid False where RDKit rejected it).
+        is a row (smiles empty, valid False where RDKit rejected it). relaxed decodes with loosened SELFIES
+        valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
+        more realistic molecules).
         """
         if n < 0:
             raise ValueError("n must not be negative")
@@ -139,8 +143,9 @@ class MolVAE:
             z = torch.randn(k, self.latent_dim, generator=gen) * latent_scale
             selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
             drawn += k
-            for s, l in zip(selfies, ll):
-                smi = selfies_to_smiles(s) if s else None
+            with relaxed_constraints() if relaxed else nullcontext():
+                decoded = [selfies_to_smiles(s) if s else None for s in selfies]
+            for s, l, smi in zip(selfies, ll, decoded):
                 if smi is None:
                     discarded["empty" if not s else "rejected by RDKit"] += 1
                     if not keep_invalid:

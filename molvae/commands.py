@@ -23,7 +23,7 @@ def cmd_sample(args) -> int:
     vae = _load(args)
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
-                    seed=args.seed, keep_invalid=args.keep_invalid)
+                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed)
     secs = time.time() - t
     if args.output:
         write_table(df, args.output)
@@ -230,6 +230,8 @@ def add_commands(sub, add_model, positive, positive_float):
                    help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
     p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
     p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
+    p.add_argument("--relaxed", action="store_true",
+                   help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")

@@ -49,6 +49,21 @@ def selfies_to_smiles(selfies_str: str) -> str | None:
     return chem.canonical(smi) if smi else None
 
 
+class relaxed_constraints:
+    """Within this block SELFIES allows one bond more than usual on every atom, so a decoder mistake that
+    would be silently repaired becomes an over-bonded atom that RDKit rejects (Skinnider 2024): the RDKit
+    check then works as a quality filter."""
+
+    def __enter__(self):
+        self._saved = sf.get_semantic_constraints()
+        sf.set_semantic_constraints({k: v + 1 for k, v in self._saved.items() if k != "?"} | {"?": 8})
+        return self
+
+    def __exit__(self, *exc):
+        sf.set_semantic_constraints(self._saved)
+        return False
+
+
 @dataclass(frozen=True)
 class Vocab:
     """Token alphabet with the three special tokens first, and the length limit (tokens + <eos>)."""

@@ -79,3 +79,12 @@ def test_train_from_the_command_line_and_resume(tmp_path, tiny_csv):
     assert "resumed from" in r.stderr and len((out / "metrics.jsonl").read_text().splitlines()) == 2
     r = run("sample", "-n", "3", "--model", out)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
+
+
+def test_relaxed_sampling_reports_discards(tmp_path, tiny_model, capsys):
+    out = tmp_path / "r.csv"
+    assert main(["sample", "-n", "10", "--relaxed", "--model", str(tiny_model), "-o", str(out)]) == 0
+    df = pd.read_csv(out, keep_default_na=False)
+    assert len(df) == 10 and df["valid"].all()
+    err = capsys.readouterr().err
+    assert "drew" in err and "discarded" in err

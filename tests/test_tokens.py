@@ -37,3 +37,14 @@ def test_decode_ids_stops_at_eos_and_skips_padding():
     vocab = Vocab.build(["[C][O]"])
     c, o = vocab.index["[C]"], vocab.index["[O]"]
     assert vocab.decode_ids([c, 0, o, vocab.eos, c, c]) == "[C][O]"
+
+
+def test_relaxed_constraints_turn_repairs_into_rejections():
+    import selfies as sf
+
+    before = sf.get_semantic_constraints()
+    assert tokens.selfies_to_smiles("[F][=C]") == "CF"         # SELFIES repairs the impossible double bond
+    with tokens.relaxed_constraints():
+        assert tokens.selfies_to_smiles("[F][=C]") is None     # relaxed: F=C is decoded and RDKit rejects it
+        assert tokens.selfies_to_smiles("[C][C][O]") == "CCO"
+    assert sf.get_semantic_constraints() == before
