@@ -10,10 +10,11 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import tomllib
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -346,6 +347,8 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
         lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
         last_metrics = json.loads(lines[-1]) if lines else {}
 
+    from tqdm import tqdm
+
     def summary() -> dict:
         keep = {k: v for k, v in last_metrics.items() if k != "kl_per_dim"}
         keep.update(epochs=state["epoch"], molecules_seen=state["seen"],
@@ -357,88 +360,106 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
             checkpoint.save_model(out / "checkpoint", model, vocab, provenance, summary(), name=out.name,
                                   optimizer=opt, train_state=state)
 
-    from tqdm import tqdm
-
-    t_run = t_last_ckpt = time.time()
-    stop = False
-    rec = torch.zeros(())
-    while state["epoch"] < cfg.epochs and not stop:
-        epoch = state["epoch"]
-        batches = data.bucketed_batches(ts.lengths[trn_rows], cfg.batch_size,
-                                        np.random.default_rng(cfg.seed * 7919 + epoch))
-        per_rank = len(batches) // dist.world if dist.world > 1 else len(batches)
-        mine = [trn_rows[b] for b in batches[dist.rank :: dist.world][:per_rank]]
-        bar = tqdm(total=len(mine), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
-                   mininterval=2 if sys.stderr.isatty() else 60, disable=None if dist.main else True)
-        t_epoch, seen_epoch = time.time(), 0
-        for bi in range(state["batch"], len(mine)):
-            x, lengths = _batch(ts, mine[bi], dist.device)
-            beta = beta_at(state["step"], cfg)
-            torch.manual_seed(cfg.seed * 1_000_003 + state["step"] * dist.world + dist.rank)
-            with amp:
-                nll, kl, _ = net(x, lengths)
-                rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
-                loss = rec + beta * klv
-            opt.zero_grad(set_to_none=True)
-            if not dist.any(not bool(torch.isfinite(loss))):
-                loss.backward()
-                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                if torch.isfinite(gnorm):
-                    opt.step()
+    with _stop_requests() as interrupted:
+        t_run = t_last_ckpt = time.time()
+        stop = False
+        rec = torch.zeros(())
+        while state["epoch"] < cfg.epochs and not stop:
+            epoch = state["epoch"]
+            batches = data.bucketed_batches(ts.lengths[trn_rows], cfg.batch_size,
+                                            np.random.default_rng(cfg.seed * 7919 + epoch))
+            per_rank = len(batches) // dist.world if dist.world > 1 else len(batches)
+            mine = [trn_rows[b] for b in batches[dist.rank :: dist.world][:per_rank]]
+            bar = tqdm(total=len(mine), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                       mininterval=2 if sys.stderr.isatty() else 60, disable=None if dist.main else True)
+            t_epoch, seen_epoch = time.time(), 0
+            for bi in range(state["batch"], len(mine)):
+                x, lengths = _batch(ts, mine[bi], dist.device)
+                beta = beta_at(state["step"], cfg)
+                torch.manual_seed(cfg.seed * 1_000_003 + state["step"] * dist.world + dist.rank)
+                with amp:
+                    nll, kl, _ = net(x, lengths)
+                    rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
+                    loss = rec + beta * klv
+                opt.zero_grad(set_to_none=True)
+                if not dist.any(not bool(torch.isfinite(loss))):
+                    loss.backward()
+                    gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    if torch.isfinite(gnorm):
+                        opt.step()
+                    else:
+                        state["skipped_steps"] += 1
+                        log(f"warning: non-finite gradient at step {state['step']}; step skipped")
                 else:
                     state["skipped_steps"] += 1
-                    log(f"warning: non-finite gradient at step {state['step']}; step skipped")
-            else:
-                state["skipped_steps"] += 1
-                log(f"warning: non-finite loss at step {state['step']}; step skipped")
-            state["step"] += 1
-            state["batch"] = bi + 1
-            state["seen"] += len(lengths) * dist.world
-            seen_epoch += len(lengths) * dist.world
-            bar.update(1)
-            if state["step"] % 20 == 0:
-                bar.set_postfix(rec=f"{rec.item():.2f}", kl=f"{kl.float().mean(0).sum().item():.1f}",
-                                beta=f"{beta:.3f}")
-            now = time.time()
-            over = dist.any(bool(cfg.max_minutes and now - t_run > cfg.max_minutes * 60))
-            if over or dist.any(now - t_last_ckpt > cfg.checkpoint_minutes * 60):
-                state["train_seconds"] += now - t_last_ckpt
-                t_last_ckpt = now
-                save_checkpoint()
-            if over:
-                log(f"time budget of {cfg.max_minutes} minutes reached at epoch {epoch + 1},"
-                    f" batch {bi + 1}/{len(mine)}; resume with --resume")
-                stop = True
+                    log(f"warning: non-finite loss at step {state['step']}; step skipped")
+                state["step"] += 1
+                state["batch"] = bi + 1
+                state["seen"] += len(lengths) * dist.world
+                seen_epoch += len(lengths) * dist.world
+                bar.update(1)
+                if state["step"] % 20 == 0:
+                    bar.set_postfix(rec=f"{rec.item():.2f}", kl=f"{kl.float().mean(0).sum().item():.1f}",
+                                    beta=f"{beta:.3f}")
+                now = time.time()
+                over = dist.any(bool(interrupted or (cfg.max_minutes and now - t_run > cfg.max_minutes * 60)))
+                if over or dist.any(now - t_last_ckpt > cfg.checkpoint_minutes * 60):
+                    state["train_seconds"] += now - t_last_ckpt
+                    t_last_ckpt = now
+                    save_checkpoint()
+                if over:
+                    why = "stopped by a signal" if interrupted else f"time budget of {cfg.max_minutes} minutes reached"
+                    log(f"{why} at epoch {epoch + 1}, batch {bi + 1}/{len(mine)}; checkpoint written,"
+                        " resume with --resume")
+                    stop = True
+                    break
+            bar.close()
+            if stop:
                 break
-        bar.close()
-        if stop:
-            break
-        rate = seen_epoch / max(1e-9, time.time() - t_epoch)
-        state["epoch"] += 1
-        state["batch"] = 0
-        if dist.main:
-            m = {"epoch": state["epoch"], "step": state["step"], "beta": round(beta_at(state["step"], cfg), 4),
-                 "train_rec": round(rec.item(), 4), "molecules_per_s": round(rate, 1),
-                 "lr": opt.param_groups[0]["lr"]}
-            if len(val_rows):
-                m.update(evaluate(model, ts, val_rows, cfg.batch_size, cfg.recon_eval, dist.device))
-            last_metrics = m
-            with open(metrics_path, "a") as fh:
-                fh.write(json.dumps(m) + "\n")
-            log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
-            if len(val_rows):
-                from .viz import training_curves
+            rate = seen_epoch / max(1e-9, time.time() - t_epoch)
+            state["epoch"] += 1
+            state["batch"] = 0
+            if dist.main:
+                m = {"epoch": state["epoch"], "step": state["step"], "beta": round(beta_at(state["step"], cfg), 4),
+                     "train_rec": round(rec.item(), 4), "molecules_per_s": round(rate, 1),
+                     "lr": opt.param_groups[0]["lr"]}
+                if len(val_rows):
+                    m.update(evaluate(model, ts, val_rows, cfg.batch_size, cfg.recon_eval, dist.device))
+                last_metrics = m
+                with open(metrics_path, "a") as fh:
+                    fh.write(json.dumps(m) + "\n")
+                log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
+                if len(val_rows):
+                    from .viz import training_curves
 
-                training_curves(metrics_path, out / "training_curves.png")
-        for g in opt.param_groups:
-            g["lr"] *= cfg.lr_decay
-        state["train_seconds"] += time.time() - t_last_ckpt
-        t_last_ckpt = time.time()
-        save_checkpoint()
-        if dist.main:
-            export(out, model, vocab, provenance, summary(), ts.hashes)
-        dist.barrier()
-    return out / "model"
+                    training_curves(metrics_path, out / "training_curves.png")
+            for g in opt.param_groups:
+                g["lr"] *= cfg.lr_decay
+            state["train_seconds"] += time.time() - t_last_ckpt
+            t_last_ckpt = time.time()
+            save_checkpoint()
+            if dist.main:
+                export(out, model, vocab, provenance, summary(), ts.hashes)
+            dist.barrier()
+        return out / "model"
+
+
+@contextmanager
+def _stop_requests():
+    """SIGTERM or Ctrl-C during training: note it, so the loop checkpoints at the next step and stops cleanly."""
+    import threading
+
+    seen: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: seen.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, hashes: np.ndarray) -> None:

@@ -102,3 +102,20 @@ def test_distributed_training_with_two_cpu_processes(tmp_path, tiny_csv):
     r = subprocess.run(more, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_sigterm_checkpoints_and_stops_cleanly(tmp_path, tiny_csv):
+    out = tmp_path / "term"
+    cmd = [sys.executable, "-m", "molvae", "train", "--data", str(tiny_csv), "--out", str(out), "--epochs", "50",
+           "--batch-size", "16", "--hidden-dim", "32", "--enc-hidden-dim", "16", "--latent-dim", "4",
+           "--emb-dim", "8"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "metrics.jsonl").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "stopped by a signal" in err
+    state = json.loads((out / "checkpoint" / "train_state.json").read_text())
+    assert 1 <= state["epoch"] < 50
