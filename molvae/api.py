@@ -19,9 +19,11 @@ BUNDLED = Path(__file__).parent / "models" / "default"
 
 
 def _as_smiles(items) -> list:
-    """Accept SMILES strings or RDKit Mol objects (None stays None)."""
+    """Accept SMILES strings or RDKit Mol objects (None stays None); a single one is a list of one."""
     from rdkit import Chem
 
+    if isinstance(items, (str, Chem.Mol)):
+        items = [items]
     return [Chem.MolToSmiles(m) if isinstance(m, Chem.Mol) else m for m in items]
 
 
@@ -135,11 +137,13 @@ class MolVAE:
             raise ValueError("n must not be negative")
         if temperature <= 0 or latent_scale <= 0:
             raise ValueError("temperature and latent_scale must be positive")
-        gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        import secrets
+
+        gen = torch.Generator().manual_seed(int(seed) if seed is not None else secrets.randbits(63))
         rows, drawn, discarded = [], 0, Counter()
         max_draws = max_draws or max(10 * n, 1000)
         while len(rows) < n and drawn < max_draws:
-            k = min(self.batch_size, n - len(rows)) if not keep_invalid else min(self.batch_size, n - drawn)
+            k = min(self.batch_size, n - len(rows) if not keep_invalid else n - drawn, max_draws - drawn)
             z = torch.randn(k, self.latent_dim, generator=gen) * latent_scale
             selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
             drawn += k
@@ -147,13 +151,13 @@ class MolVAE:
                 decoded = [selfies_to_smiles(s) if s else None for s in selfies]
             for s, l, smi in zip(selfies, ll, decoded):
                 if smi is None:
-                    discarded["empty" if not s else "rejected by RDKit"] += 1
                     if not keep_invalid:
+                        discarded["empty" if not s else "rejected by RDKit"] += 1
                         continue
                 rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
                              "loglik": round(float(l), 4)})
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
-        df.attrs.update(drawn=drawn, discarded=dict(discarded))
+        df.attrs.update(drawn=drawn, discarded=dict(discarded))  # with keep_invalid nothing is discarded
         return df
 
     # -- reconstruction --------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def model_card(meta: dict) -> str:
 
 def save_model(dest, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, name: str = "molvae",
                optimizer: torch.optim.Optimizer | None = None, train_state: dict | None = None,
-               card_extra: str | None = None) -> None:
+               card_extra: str | None = None, training_hashes: np.ndarray | None = None) -> None:
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
         "config": model.cfg.to_json(), "vocab": vocab.to_json(),
@@ -118,6 +118,8 @@ def save_model(dest, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, 
                   str(tmp / "model.safetensors"))
         write_json(tmp / "model.json", meta)
         (tmp / "MODEL_CARD.md").write_text(model_card(meta))
+        if training_hashes is not None:
+            save_training_set(tmp, hashes=training_hashes)
         if optimizer is not None:
             tensors, groups = optimizer_to_tensors(optimizer)
             save_file(tensors, str(tmp / "optimizer.safetensors"))
@@ -223,7 +225,10 @@ def load_model(path) -> tuple[VAE, Vocab, dict]:
         state = load_file(str(wfile))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"damaged weights file {wfile}: {str(exc).splitlines()[0]}") from None
-    model = VAE(cfg)
+    try:
+        model = VAE(cfg)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ModelError(f"cannot build the model described in {d / 'model.json'}: {exc}") from None
     expected = model.state_dict()
     missing = set(expected) - set(state)
     extra = set(state) - set(expected)
@@ -245,7 +250,9 @@ def load_training_state(path, optimizer: torch.optim.Optimizer) -> dict:
     try:
         tensors = load_file(str(d / "optimizer.safetensors"))
         state = json.loads((d / "train_state.json").read_text())
+        if not isinstance(state, dict):
+            raise ValueError("train_state.json is not an object")
         optimizer_from_tensors(optimizer, tensors, state.pop("param_groups"))
-    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot resume from {d}: {str(exc).splitlines()[0]}") from None
     return state

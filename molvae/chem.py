@@ -44,6 +44,7 @@ def check_smiles(smiles) -> tuple[Chem.Mol | None, str]:
         }.get(kind, kind)
     try:
         Chem.SanitizeMol(mol)
+        mol = Chem.RemoveHs(mol)  # explicit [H] atoms would otherwise give a second "canonical" form
     except Exception as exc:  # RDKit raises several unrelated types here
         return None, f"sanitization: {exc}".splitlines()[0][:80]
     return mol, ""

@@ -71,9 +71,14 @@ def _relaunch_distributed(args) -> int:
     """`molvae train --nproc K ...` is `torchrun --nproc_per_node=K -m molvae train ...`."""
     import subprocess
 
-    argv = sys.argv[1:]
-    i = argv.index("--nproc")
-    rest = argv[:i] + argv[i + 2:]
+    argv, rest, skip = sys.argv[1:], [], False
+    for a in argv:  # drop --nproc K / --nproc=K (and unambiguous prefixes argparse accepted)
+        if skip:
+            skip = False
+        elif a.startswith("--npr"):
+            skip = "=" not in a
+        else:
+            rest.append(a)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
            "-m", "molvae", *rest]
     return subprocess.call(cmd)
@@ -110,7 +115,15 @@ def cmd_train(args) -> int:
     model_dir = train(cfg, resume=args.resume, command="molvae " + " ".join(sys.argv[1:]),
                       log=lambda m: print(m, file=sys.stderr, flush=True), workers=args.workers)
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"model written to {model_dir}")
+        from .train import read_metrics
+
+        done = (read_metrics(model_dir.parent / "metrics.jsonl") or [{}])[-1].get("epoch", 0)
+        if done >= cfg.epochs:
+            print(f"finished {done} epochs; model written to {model_dir}")
+        else:
+            print(f"stopped after {done} of {cfg.epochs} epochs; the checkpoint in {model_dir.parent / 'checkpoint'}"
+                  f" holds the latest weights (continue with --resume)"
+                  + (f"; the model of epoch {done} is in {model_dir}" if done else ""))
     return 0
 
 

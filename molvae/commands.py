@@ -54,10 +54,11 @@ def cmd_reconstruct(args) -> int:
     df, col = read_table(args.input, args.smiles_column)
     vae = _load(args)
     t = time.time()
+    from .score import output_name
+
     rec = vae.reconstruct(df[col].tolist())
     for name in ("reconstruction", "recon_exact", "error"):
-        out_name = name if name not in df.columns else f"molvae_{name}"
-        df[out_name] = rec[name].values
+        df[output_name(name, set(map(str, df.columns)))] = rec[name].values
     write_table(df, args.output)
     encodable = (rec["error"] == "").sum()
     exact = rec["recon_exact"].sum()
@@ -112,7 +113,8 @@ def cmd_evaluate(args) -> int:
     res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log)
     values, quants = res.pop("_values"), res.pop("_ref_quantiles")
     res["seconds"] = round(time.time() - t, 1)
-    res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
+    res = {k: ((round(v, 4) if v == v and abs(v) != float("inf") else None) if isinstance(v, float) else v)
+           for k, v in res.items()}
     out.write_text(json.dumps(res, indent=2) + "\n")
     if args.plots:
         metrics.plot_properties(values, quants, Path(args.plots) / "properties.png")

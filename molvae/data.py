@@ -155,7 +155,7 @@ class TokenizedSet:
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def save(self, path, vocab_tokens, source_sha256: str) -> None:
+    def save(self, path, vocab_tokens, source_sha256: str, settings: dict | None = None) -> None:
         """Write a prepared directory: ids.npy, lengths.npy, hashes.npy, meta.json (renamed into place)."""
         import json
         import os
@@ -169,7 +169,8 @@ class TokenizedSet:
         np.save(tmp / "lengths.npy", self.lengths)
         np.save(tmp / "hashes.npy", self.hashes)
         (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
-                                                   "skipped": self.skipped, "rows": len(self)}))
+                                                   "skipped": self.skipped, "rows": len(self),
+                                                   "settings": settings or {}}))
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
 

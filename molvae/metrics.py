@@ -86,13 +86,12 @@ def tanimoto_agg(ref: np.ndarray, gen: np.ndarray, agg: str = "max", p: int = 1,
     import torch
 
     out = np.zeros(len(gen))
-    ref_t = torch.from_numpy(ref.astype(np.float32))
-    ref_n = ref_t.sum(1, keepdim=True)
     for i in range(0, len(gen), batch):
         g = torch.from_numpy(gen[i : i + batch].astype(np.float32))
         acc = torch.zeros(len(g), dtype=torch.float64)
-        for j in range(0, len(ref_t), batch):
-            r, rn = ref_t[j : j + batch], ref_n[j : j + batch]
+        for j in range(0, len(ref), batch):
+            r = torch.from_numpy(ref[j : j + batch].astype(np.float32))  # converted a block at a time
+            rn = r.sum(1, keepdim=True)
             inter = r @ g.T
             union = rn + g.sum(1)[None, :] - inter
             sim = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter))
@@ -100,7 +99,7 @@ def tanimoto_agg(ref: np.ndarray, gen: np.ndarray, agg: str = "max", p: int = 1,
                 acc = torch.maximum(acc, sim.max(0).values.double())
             else:
                 acc += (sim.double() ** p).sum(0)
-        out[i : i + batch] = acc.numpy() if agg == "max" else (acc / len(ref_t)).numpy() ** (1 / p)
+        out[i : i + batch] = acc.numpy() if agg == "max" else (acc / len(ref)).numpy() ** (1 / p)
     return out
 
 
@@ -285,10 +284,14 @@ class Reference:
         if (path / "fcd.npz").exists():
             return cls.load(path, list(smiles))
         ref = cls.compute(smiles, name, progress)
-        try:
-            ref.save(path)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        try:  # written aside and renamed, so a half-written cache is never taken for a whole one
+            ref.save(tmp)
+            os.replace(tmp, path)
         except OSError:
-            pass
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
         return ref
 
 

@@ -29,10 +29,22 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, d: dict) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise ValueError("the model config is not an object")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        for f in fields(cls):
+            if f.name not in d:
+                continue
+            v = d[f.name]
+            if f.type == "bool" and not isinstance(v, bool):
+                raise ValueError(f"{f.name} must be true or false, got {v!r}")
+            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 16384):
+                raise ValueError(f"{f.name} must be a positive whole number, got {v!r}")
+            if f.type == "float" and (not isinstance(v, (int, float)) or not 0 <= v < 1):
+                raise ValueError(f"{f.name} must be a number in [0, 1), got {v!r}")
         return cls(**d)
 
 

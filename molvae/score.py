@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -83,24 +84,63 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     return df, mu
 
 
+def output_name(col: str, taken) -> str:
+    """Our column's name in the output: itself, or molvae_<col> (molvae2_<col>, ...) when the input has it."""
+    name, k = col, 1
+    while name in taken:
+        name = f"molvae{'' if k == 1 else k}_{col}"
+        k += 1
+    return name
+
+
 def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: str | None, with_model: bool):
-    """Score one chunk. Returns (chunk with the score columns added, mu or None)."""
+    """Score one chunk. Returns (chunk with the score columns added, mu or None, valid, error)."""
     scores = score_smiles(chunk[smiles_column].tolist())
     mu = None
     if with_model:
         mscores, mu = score_with_model(_model(model), scores["canonical_smiles"].tolist())
         scores = pd.concat([scores, mscores], axis=1)
     out = chunk.reset_index(drop=True).copy()
+    taken = set(map(str, chunk.columns))
     for col in scores.columns:
-        out[col if col not in chunk.columns else f"molvae_{col}"] = scores[col].values
-    return out, mu
+        name = output_name(col, taken)
+        taken.add(name)
+        out[name] = scores[col].values
+    return out, mu, scores["valid"].to_numpy(), scores["error"].to_numpy()
 
 
 # -- streaming writers ------------------------------------------------------------------------
+SCORE_TYPES = {"canonical_smiles": "string", "valid": "bool_", "error": "string", "pains": "string",
+               "alerts": "string", "in_vocab": "bool_", "recon_exact": "bool_", "novel": "bool_",
+               **{c: "float64" for c in ("mw", "logp", "qed", "sa", "tpsa", "plogp", "nll")},
+               **{c: "int64" for c in ("hbd", "hba", "rotatable_bonds", "rings", "lipinski_violations")}}
+
+
+def _parquet_schema(df: pd.DataFrame, input_schema):
+    """Types that hold for every chunk: ours are fixed, the input's come from its own schema (parquet) or are
+    strings (text files); a column that is all-null in the first chunk no longer decides its type."""
+    import pyarrow as pa
+
+    inferred = pa.Schema.from_pandas(df, preserve_index=False)
+    fields = []
+    for name in df.columns:
+        name = str(name)
+        base = name.split("_", 1)[1] if name.startswith("molvae") and "_" in name else name
+        if input_schema is not None and name in input_schema.names:
+            fields.append(input_schema.field(name))
+        elif base in SCORE_TYPES and (input_schema is None or name not in input_schema.names):
+            fields.append(pa.field(name, getattr(pa, SCORE_TYPES[base])()))
+        else:
+            typ = inferred.field(name).type
+            fields.append(pa.field(name, pa.string() if pa.types.is_null(typ) else typ))
+    return pa.schema(fields)
+
+
 class TableWriter:
     """Append chunks to a temporary file; `close()` renames it into place (`abort()` removes it)."""
 
-    def __init__(self, path):
+    def __init__(self, path, input_schema=None):
+        self.input_schema = input_schema  # a parquet input's Arrow schema, so its columns keep their types
         self.path = Path(path)
         self.kind = check_output_path(self.path)
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -112,7 +152,7 @@ class TableWriter:
             import pyarrow.parquet as pq
 
             if self._pq is None:
-                self._schema = pa.Schema.from_pandas(df, preserve_index=False)
+                self._schema = _parquet_schema(df, self.input_schema)
                 self._pq = pq.ParquetWriter(self.tmp, self._schema)
             self._pq.write_table(pa.Table.from_pandas(df, schema=self._schema, preserve_index=False))
         else:
@@ -200,6 +240,8 @@ def _ordered(chunks, submit, window: int):
 def _worker_env():
     os.environ["MOLVAE_WORKER"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:  # a forked worker shares its parent's (maybe cached) model: one thread each
+        sys.modules["torch"].set_num_threads(1)
 
 
 @dataclass
@@ -229,7 +271,12 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
         raise DataError("--latent needs a model (drop --no-model)")
     workers = workers or os.cpu_count() or 1
     col, chunks = iter_table(input_path, smiles_column, chunk_size)
-    writer = TableWriter(output_path)
+    input_schema = None
+    if str(input_path).lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        input_schema = pq.ParquetFile(input_path).schema_arrow
+    writer = TableWriter(output_path, input_schema)
     latent = None
     if with_model:
         vae = _model(model)  # fail early on a bad model, before reading the whole file
@@ -270,15 +317,13 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
             window = 2 * workers
         else:
             submit, window = (lambda c: _Done(work(c))), 1
-        for out, mu in _ordered(chunks, submit, window):
+        for out, mu, valid, err in _ordered(chunks, submit, window):
             writer.write(out)
             if latent is not None:
                 latent.write(mu)
             summary.rows += len(out)
-            valid = out["valid" if "molvae_valid" not in out.columns else "molvae_valid"]
             summary.valid += int(valid.sum())
-            err = out["error" if "molvae_error" not in out.columns else "molvae_error"]
-            summary.invalid.update(e.split(" (")[0] for e in err[~valid.astype(bool)])
+            summary.invalid.update(e.split(" (")[0] for e in err[~valid])
             bar.update(len(out))
         writer.close()
         if latent is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import signal
@@ -69,6 +70,14 @@ class TrainConfig:
             raise TrainError("--data is required")
         if not self.out:
             raise TrainError("--out is required")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool)):
+                raise TrainError(f"{f.name.replace('_', '-')} must be a whole number, got {v!r}")
+            if f.type == "float" and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
+                raise TrainError(f"{f.name.replace('_', '-')} must be a finite number, got {v!r}")
+            if f.type == "bool" and not isinstance(v, bool):
+                raise TrainError(f"{f.name.replace('_', '-')} must be true or false, got {v!r}")
         positive = ["epochs", "batch_size", "emb_dim", "hidden_dim", "enc_hidden_dim", "enc_layers",
                     "dec_layers", "latent_dim", "kl_warmup_steps"]
         for name in positive:
@@ -82,6 +91,14 @@ class TrainConfig:
             raise TrainError("val-fraction must be in [0, 1)")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise TrainError(f"unknown device '{self.device}' (auto, cpu, cuda, mps)")
+        if self.threads < 0 or self.val_max < 0 or self.max_len < 0 or self.recon_eval < 0:
+            raise TrainError("threads, val-max, max-len and recon-eval must not be negative")
+        if not 0 < self.kl_ramp_fraction <= 1 or not 0 <= self.dropout < 1 or self.lr_decay <= 0:
+            raise TrainError("kl-ramp-fraction must be in (0, 1], dropout in [0, 1), lr-decay positive")
+        if not 0 <= self.seed < 2**31:
+            raise TrainError(f"seed must be in [0, 2^31), got {self.seed}")
+        if self.checkpoint_minutes <= 0 or self.grad_clip <= 0:
+            raise TrainError("checkpoint-minutes and grad-clip must be positive")
 
     @classmethod
     def from_toml(cls, path) -> dict:
@@ -140,9 +157,14 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     sha = file_sha256(data_path)
     prepared = out / "prepared"
     if (prepared / "meta.json").exists():
-        ts, meta = data.TokenizedSet.load(prepared)
-        same_vocab = vocab is None or meta["vocab"] == list(vocab.tokens)
-        if meta["source_sha256"] == sha and same_vocab:
+        try:
+            ts, meta = data.TokenizedSet.load(prepared)
+        except (OSError, ValueError, KeyError):
+            ts, meta = None, {}
+        same_vocab = vocab is None or meta.get("vocab") == list(vocab.tokens)
+        same_settings = meta.get("settings") == {"smiles_column": smiles_column, "max_len": max_len or 0}
+        width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len)
+        if meta.get("source_sha256") == sha and same_vocab and same_settings and width_ok:
             log(f"prepared data from {prepared}")
             vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
             return vocab, ts
@@ -169,7 +191,7 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     ts = data.tokenize(canon, vocab, selfies)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {data_path}")
-    ts.save(prepared, vocab.tokens, sha)
+    ts.save(prepared, vocab.tokens, sha, {"smiles_column": smiles_column, "max_len": max_len or 0})
     ts, _ = data.TokenizedSet.load(prepared)
     return vocab, ts
 
@@ -320,14 +342,25 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    order = {"seed": cfg.seed, "val_fraction": cfg.val_fraction, "val_max": cfg.val_max, "rows": len(ts),
+             "batch_size": cfg.batch_size}
     state = {"epoch": 0, "batch": 0, "step": 0, "seen": 0, "train_seconds": 0.0, "skipped_steps": 0,
-             "world": dist.world}
+             "world": dist.world, "order": order}
     if resume:
         saved = checkpoint.load_training_state(ckpt_dir, opt)
+        before = saved.get("order", {})
+        changed = [k for k in ("seed", "val_fraction", "val_max", "rows") if k in before and before[k] != order[k]]
+        if changed:
+            raise TrainError("cannot resume with a different " + ", ".join(changed).replace("_", "-")
+                             + f" (the run used {', '.join(f'{k}={before[k]}' for k in changed)}): the"
+                             " validation split would change")
+        if before.get("batch_size", cfg.batch_size) != cfg.batch_size and saved.get("batch", 0):
+            log(f"batch size changed from {before['batch_size']}; restarting the interrupted epoch")
+            saved["batch"] = 0
         if saved.get("world", 1) != dist.world and saved.get("batch", 0):
             log(f"the checkpoint was taken with {saved.get('world', 1)} process(es); restarting its epoch")
             saved["batch"] = 0
-        state.update({**saved, "world": dist.world})
+        state.update({**saved, "world": dist.world, "order": order})
         for g in opt.param_groups:  # settings given now win over the saved ones
             g["lr"] = cfg.lr * cfg.lr_decay ** state["epoch"]
         log(f"resumed from {ckpt_dir}: epoch {state['epoch'] + 1}, batch {state['batch']}, step {state['step']}")
@@ -343,9 +376,11 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                                   f" {torch.get_num_threads()} threads")}
     metrics_path = out / "metrics.jsonl"
     last_metrics: dict = {}
-    if dist.main and metrics_path.exists():
-        lines = [ln for ln in metrics_path.read_text().splitlines() if ln.strip()]
-        last_metrics = json.loads(lines[-1]) if lines else {}
+    if dist.main:
+        rows = read_metrics(metrics_path) if resume else []
+        rows = [r for r in rows if r.get("epoch", 0) <= state["epoch"]]
+        metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        last_metrics = rows[-1] if rows else {}
 
     from tqdm import tqdm
 
@@ -382,16 +417,23 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                     rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
                     loss = rec + beta * klv
                 opt.zero_grad(set_to_none=True)
+                if state.get("skipped_in_a_row", 0) >= 50:
+                    save_checkpoint()
+                    raise TrainError(f"50 steps in a row had a non-finite loss or gradient (step {state['step']});"
+                                     " lower --lr or check the data; the last good checkpoint is kept")
                 if not dist.any(not bool(torch.isfinite(loss))):
                     loss.backward()
                     gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     if torch.isfinite(gnorm):
                         opt.step()
+                        state["skipped_in_a_row"] = 0
                     else:
+                        state["skipped_in_a_row"] = state.get("skipped_in_a_row", 0) + 1
                         state["skipped_steps"] += 1
                         log(f"warning: non-finite gradient at step {state['step']}; step skipped")
                 else:
                     state["skipped_steps"] += 1
+                    state["skipped_in_a_row"] = state.get("skipped_in_a_row", 0) + 1
                     log(f"warning: non-finite loss at step {state['step']}; step skipped")
                 state["step"] += 1
                 state["batch"] = bi + 1
@@ -444,6 +486,23 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
         return out / "model"
 
 
+def read_metrics(path) -> list[dict]:
+    """The per-epoch metrics of a run; a damaged line (a crash mid-write) is passed over."""
+    rows = []
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return rows
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 @contextmanager
 def _stop_requests():
     """SIGTERM or Ctrl-C during training: note it, so the loop checkpoints at the next step and stops cleanly."""
@@ -464,5 +523,4 @@ def _stop_requests():
 
 def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, hashes: np.ndarray) -> None:
     """Write the usable model directory out/model, with the training set's hashes for novelty checks."""
-    checkpoint.save_model(out / "model", model, vocab, provenance, metrics, name=out.name)
-    checkpoint.save_training_set(out / "model", hashes=hashes)
+    checkpoint.save_model(out / "model", model, vocab, provenance, metrics, name=out.name, training_hashes=hashes)

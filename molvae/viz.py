@@ -1,7 +1,6 @@
 """Pictures a person can open: molecule grids (RDKit), training curves and latent maps (matplotlib)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -50,7 +49,9 @@ def _plt():
 
 def training_curves(metrics_jsonl, path) -> Path:
     """Validation reconstruction NLL, KL, active units and reconstruction accuracy by epoch."""
-    rows = [json.loads(line) for line in Path(metrics_jsonl).read_text().splitlines() if line.strip()]
+    from .train import read_metrics
+
+    rows = read_metrics(metrics_jsonl)
     p = _check_png(path)
     plt = _plt()
     ep = [r["epoch"] for r in rows]

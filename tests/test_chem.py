@@ -27,3 +27,8 @@ def test_canonical(smiles, canonical):
 def test_aromatic_ring():
     assert chem.has_aromatic_ring(chem.to_mol("c1ccccc1CC"))
     assert not chem.has_aromatic_ring(chem.to_mol("C1CCCCC1"))
+
+
+def test_explicit_hydrogens_give_the_same_canonical_form():
+    assert chem.canonical("[H]OC") == chem.canonical("OC") == "CO"
+    assert chem.canonical("[H]/C(F)=C/F") == "F/C=C\\F"  # H trans to F: the two F are cis

@@ -114,3 +114,15 @@ class _nothing:
 
     def __exit__(self, *a):
         return False
+
+
+def test_parquet_types_hold_across_chunks_and_names_do_not_clash(tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"smiles": ["C1CC", "", "CCO", "c1ccccc1"], "flag": [None, None, True, False],
+                  "valid": ["yes", "no", "yes", "no"], "molvae_valid": ["a", "b", "c", "d"]}).to_parquet(src)
+    out = tmp_path / "out.parquet"
+    s = score_file(src, out, with_model=False, workers=1, chunk_size=2, progress=False)
+    df = pd.read_parquet(out)
+    assert list(df["valid"]) == ["yes", "no", "yes", "no"] and list(df["molvae_valid"]) == ["a", "b", "c", "d"]
+    assert list(df["molvae2_valid"]) == [False, False, True, True] and list(df["flag"].iloc[2:]) == [True, False]
+    assert s.valid == 2 and s.invalid == {"parse error": 1, "empty": 1}

@@ -112,3 +112,24 @@ def test_interrupted_swap_leaves_a_readable_model(tmp_path, tiny_model):
     d = _copy_model(tiny_model, tmp_path / "checkpoint.old")
     assert checkpoint.existing_dir(tmp_path / "checkpoint") == d
     assert MolVAE.load(tmp_path).latent_dim == 8
+
+
+def test_bad_model_config_values_are_one_line_errors(tmp_path, tiny_model):
+    d = _copy_model(tiny_model, tmp_path / "m")
+    meta = json.loads((d / "model.json").read_text())
+    for bad in ({"emb_dim": "64"}, {"bidirectional": "no"}, {"dropout": 2.0}, {"latent_dim": -1}):
+        (d / "model.json").write_text(json.dumps({**meta, "config": {**meta["config"], **bad}}))
+        with pytest.raises(checkpoint.ModelError):
+            MolVAE.load(d)
+
+
+def test_bad_training_settings_from_toml(tmp_path, tiny_csv):
+    with pytest.raises(TrainError, match="epochs must be a whole number"):
+        train(TrainConfig(data=str(tiny_csv), out=str(tmp_path / "x"), epochs="3"))
+    with pytest.raises(TrainError, match="finite"):
+        train(TrainConfig(data=str(tiny_csv), out=str(tmp_path / "x"), beta=float("nan")))
+
+
+def test_api_accepts_a_single_smiles(tiny_model):
+    vae = MolVAE.load(tiny_model)
+    assert vae.encode("CCO").shape == (1, 8) and len(vae.reconstruct("CCO")) == 1
