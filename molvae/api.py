@@ -124,15 +124,29 @@ class MolVAE:
     # -- sampling --------------------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
-               relaxed: bool = False) -> pd.DataFrame:
+               relaxed: bool = False, rerank: int = 1) -> pd.DataFrame:
         """n molecules decoded from z ~ N(0, latent_scale^2 I).
 
         By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
         table's `attrs` holds how many were drawn and why any were discarded. With keep_invalid every draw
         is a row (smiles empty, valid False where RDKit rejected it). relaxed decodes with loosened SELFIES
         valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
-        more realistic molecules).
+        more realistic molecules). rerank K draws K times as many molecules and keeps the n with the highest
+        decoder log-likelihood per token (in draw order): likelihood re-ranking.
         """
+        if rerank < 1:
+            raise ValueError("rerank must be at least 1")
+        if rerank > 1 and keep_invalid:
+            raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
+        if rerank > 1:
+            pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
+                               max_draws * rerank, relaxed)
+            per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
+            keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
+            out = pool.iloc[keep].reset_index(drop=True)
+            out.attrs.update(drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
+                             "re-ranked out": len(pool) - len(out)})
+            return out
         if n < 0:
             raise ValueError("n must not be negative")
         if temperature <= 0 or latent_scale <= 0:

@@ -23,7 +23,7 @@ def cmd_sample(args) -> int:
     vae = _load(args)
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
-                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed)
+                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank)
     secs = time.time() - t
     if args.output:
         write_table(df, args.output)
@@ -234,6 +234,8 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
     p.add_argument("--relaxed", action="store_true",
                    help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
+    p.add_argument("--rerank", type=positive("--rerank"), default=1,
+                   help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")

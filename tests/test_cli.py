@@ -88,3 +88,15 @@ def test_relaxed_sampling_reports_discards(tmp_path, tiny_model, capsys):
     assert len(df) == 10 and df["valid"].all()
     err = capsys.readouterr().err
     assert "drew" in err and "discarded" in err
+
+
+def test_rerank_keeps_the_most_likely(tiny_model):
+    from molvae.api import MolVAE
+
+    vae = MolVAE.load(tiny_model)
+    pool = vae.sample(30, seed=5)
+    best = vae.sample(10, seed=5, rerank=3)
+    assert len(best) == 10 and best.attrs["discarded"]["re-ranked out"] == 20
+    per_token = lambda df: df["loglik"] / (df["selfies"].str.count(r"\[") + 1)  # noqa: E731
+    assert per_token(best).min() >= per_token(pool).median()
+    assert set(best["smiles"]) <= set(pool["smiles"])
