@@ -12,7 +12,7 @@ import torch
 
 from molvae.api import MolVAE
 from molvae.model import VAE
-from molvae.train import TrainConfig, TrainError, train
+from molvae.train import TrainConfig, TrainError, read_metrics, train
 
 SMALL = dict(batch_size=16, emb_dim=8, hidden_dim=32, enc_hidden_dim=16, latent_dim=4, val_fraction=0.1, seed=0)
 
@@ -111,7 +111,7 @@ def test_sigterm_checkpoints_and_stops_cleanly(tmp_path, tiny_csv):
            "--emb-dim", "8"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not (out / "metrics.jsonl").exists():
+    while time.time() < deadline and not read_metrics(out / "metrics.jsonl"):  # an epoch has ended
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
