@@ -123,7 +123,7 @@ def cmd_train(args) -> int:
         else:
             print(f"stopped after {done} of {cfg.epochs} epochs; the checkpoint in {model_dir.parent / 'checkpoint'}"
                   f" holds the latest weights (continue with --resume)"
-                  + (f"; the model of epoch {done} is in {model_dir}" if done else ""))
+                  + (f"; the model of epoch {done} is in {model_dir}" if (model_dir / "model.json").exists() else ""))
     return 0
 
 
