@@ -369,7 +369,8 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if cfg.amp and dist.device.type == "cuda"
            else nullcontext())
 
-    provenance = {"data": str(cfg.data), "data_sha256": file_sha256(cfg.data), "data_rows_used": len(ts),
+    data_sha = json.loads((out / "prepared" / "meta.json").read_text())["source_sha256"]  # hashed by prepare()
+    provenance = {"data": str(cfg.data), "data_sha256": data_sha, "data_rows_used": len(ts),
                   "data_rows_skipped": ts.skipped, "command": command, "versions": versions(),
                   "device": (f"{dist.world} x {torch.cuda.get_device_name(dist.device)}" if dist.device.type == "cuda"
                              else f"{dist.world} x {platform.machine()} {dist.device.type.upper()},"
