@@ -1,4 +1,5 @@
-"""Subcommands that use a trained model: sample, reconstruct. Each parses, calls the API, reports."""
+"""Subcommands that use a trained model: sample, reconstruct, score, evaluate, interpolate, explore, encode,
+map, optimize. Each parses, calls the API, reports."""
 from __future__ import annotations
 
 import sys
@@ -218,6 +219,65 @@ def cmd_map(args) -> int:
     return 0
 
 
+def cmd_optimize(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .cli import UsageError
+    from .data import check_output_path, write_table
+    from .optimize import check_request, optimize
+
+    check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size)
+    for path in filter(None, [args.output, args.summary]):
+        out = Path(path)
+        if path == args.output:
+            check_output_path(out)
+        elif not out.parent.is_dir():
+            raise UsageError(f"output directory does not exist: {out.parent}")
+        probe = out.with_name(f".{out.name}.probe")
+        try:
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    vae = _load(args)
+    res = optimize(vae, args.objective, args.budget, method=args.method, start=args.start,
+                   similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
+                   progress=not args.quiet)
+    write_table(res.log, args.output)
+    s = res.summary
+    if args.summary:
+        tmp = Path(args.summary).with_name(f".{Path(args.summary).name}.tmp")
+        tmp.write_text(json.dumps(s, indent=2) + "\n")
+        tmp.replace(args.summary)
+    fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
+    line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
+            f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
+            f" decodes{', stopped early: no new molecules' if s['stopped'] == 'stalled' else ''}); "
+            f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
+            f"top-10 AUC {s['auc_top10']:.4f}")
+    if args.start:
+        line += (f"; start {s['start']} scores {fmt(s['start_score'])}, best with similarity >= "
+                 f"{s['similarity_min']}: {fmt(s['best_score'])} (similarity {fmt(s['best_similarity'])}, "
+                 f"improvement {fmt(s['improvement'])})")
+    print(line + f"; written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _unit_interval(name):
+    import argparse
+
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
+        if not 0.0 <= v <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {text}")
+        return v
+    return parse
+
+
 def add_commands(sub, add_model, positive, positive_float):
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
@@ -307,3 +367,22 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--max-rows", type=positive("--max-rows"), default=20000)
     add_model(p)
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("optimize", help="optimize an objective in latent space under an oracle budget")
+    p.add_argument("--objective", required=True,
+                   help="qed, logp, sa, plogp, plogp_norm, a PMO task, similarity:<SMILES>, isomer:<formula>, "
+                        "smarts:<SMARTS>, a .toml file or module:function")
+    p.add_argument("--budget", type=positive("--budget"), required=True,
+                   help="distinct molecules the objective may score (repeats are free)")
+    p.add_argument("--method", choices=["bo", "gradient", "random"], default="bo")
+    p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
+    p.add_argument("--similarity-min", type=_unit_interval("--similarity-min"), default=None,
+                   help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
+                   help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
+    p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
+    p.add_argument("--summary", default=None, help="also write the run summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model(p)
+    p.set_defaults(func=cmd_optimize)
