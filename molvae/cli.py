@@ -41,8 +41,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_model(p):
+def _add_model(p, runtime: bool = True):
     p.add_argument("--model", default=None, help="model directory (default: the bundled model)")
+    if not runtime:  # commands whose workers load the model themselves, on the CPU
+        return
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
+                   help="where the model runs (default: cpu; auto: CUDA, then MPS, then CPU)")
+    p.add_argument("--int8", action="store_true",
+                   help="CPU only: int8 dynamic quantization of the GRU and linear layers (faster, approximate)")
 
 
 # -- train -------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import time
 def _load(args):
     from .api import MolVAE
 
-    return MolVAE.load(args.model)
+    return MolVAE.load(args.model, device=getattr(args, "device", "cpu"), int8=getattr(args, "int8", False))
 
 
 def cmd_sample(args) -> int:
@@ -308,7 +308,7 @@ def add_commands(sub, add_model, positive, positive_float):
     p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
     p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .csv.gz, .parquet)")
-    add_model(p)
+    add_model(p, runtime=False)
     p.add_argument("--no-model", action="store_true", help="chemistry only: skip the VAE columns")
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--workers", type=positive("--workers"), default=None, help="processes (default: all cores)")
@@ -325,7 +325,7 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--reference", default=None, help="reference set (default: the MOSES test split)")
     p.add_argument("--no-scaffold-reference", action="store_true", help="skip the MOSES scaffold-test metrics")
     p.add_argument("--train", default=None, help="training set for novelty (default: the model's training set)")
-    add_model(p)
+    add_model(p, runtime=False)
     p.add_argument("--smiles-column", default=None)
     p.add_argument("-n", type=positive("-n"), default=None, help="use the first N molecules")
     p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
