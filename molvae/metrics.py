@@ -176,11 +176,24 @@ def passes_filters(mol) -> bool:
 
 # -- FCD --------------------------------------------------------------------------------------------------
 def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    import torch
-    from fcd import get_predictions, load_ref_model
+    """ChemNet's penultimate activations (512 per molecule) from the `fcd` package's model and featurizer.
 
+    The batching loop is ours: fcd 1.2.2's own `get_predictions` ends in `np.row_stack`, which NumPy 2.5
+    removed."""
+    import torch
+    from fcd import load_ref_model
+    from fcd.utils import SmilesDataset
+
+    smiles = list(smiles)
+    if not smiles:
+        return np.zeros((0, 512), dtype=np.float32)
+    model, data = load_ref_model().eval(), SmilesDataset(smiles)
+    out = []
     with torch.no_grad():
-        return get_predictions(load_ref_model(), list(smiles), batch_size=batch_size, device="cpu")
+        for s in range(0, len(smiles), batch_size):
+            batch = torch.stack([torch.as_tensor(data[i]) for i in range(s, min(s + batch_size, len(smiles)))])
+            out.append(model(batch.transpose(1, 2).float()).numpy().astype(np.float32))
+    return np.concatenate(out)
 
 
 def fcd_stats(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
