@@ -409,6 +409,7 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
             bar = tqdm(total=len(mine), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                        mininterval=2 if sys.stderr.isatty() else 60, disable=None if dist.main else True)
             t_epoch, seen_epoch = time.time(), 0
+            t_note, quiet = time.time(), bar.disable and dist.main  # no bar (a log file): a line a minute instead
             for bi in range(state["batch"], len(mine)):
                 x, lengths = _batch(ts, mine[bi], dist.device)
                 beta = beta_at(state["step"], cfg)
@@ -445,6 +446,11 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                     bar.set_postfix(rec=f"{rec.item():.2f}", kl=f"{kl.float().mean(0).sum().item():.1f}",
                                     beta=f"{beta:.3f}")
                 now = time.time()
+                if quiet and now - t_note >= 60:
+                    t_note = now
+                    log(f"epoch {epoch + 1}, batch {bi + 1}/{len(mine)}, step {state['step']}: rec {rec.item():.3f},"
+                        f" kl {kl.float().mean(0).sum().item():.2f}, beta {beta:.3f},"
+                        f" {seen_epoch / max(1e-9, now - t_epoch):.0f} molecules/s")
                 over = dist.any(bool(interrupted or (cfg.max_minutes and now - t_run > cfg.max_minutes * 60)))
                 if over or dist.any(now - t_last_ckpt > cfg.checkpoint_minutes * 60):
                     state["train_seconds"] += now - t_last_ckpt
