@@ -261,10 +261,9 @@ def _draw(rng, n: int, dim: int, z0=None) -> np.ndarray:
 
 
 def _initial(vae, oracle, data, rng, n: int, z0=None):
-    """Constrained mode: the start molecule itself (call 1), then mu(start) and n draws around it; otherwise
-    n prior draws."""
+    """Constrained mode: mu(start) and n draws around it (the start itself is call 1, scored by
+    :func:`optimize`); otherwise n prior draws."""
     if z0 is not None:
-        oracle([oracle.start])
         _evaluate(vae, oracle, data, z0[None].astype(np.float64), rng, z0)
     _evaluate(vae, oracle, data, _draw(rng, n, vae.latent_dim, z0), rng, z0)
 
@@ -534,6 +533,8 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
     rng = np.random.default_rng(seed)
     t = time.time()
     try:
+        if canon is not None:
+            oracle([canon])  # call 1: the start's own score, the reference for the improvement
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             stopped = _METHODS[method](vae, oracle, data, rng, q, z0=z0, seed=seed, **options)
