@@ -239,7 +239,8 @@ class _Data:
 
 def _evaluate(vae, oracle: Oracle, data: _Data, z: np.ndarray, rng, z0=None, refill: int = 3) -> int:
     """Decode z, score the molecules and record the answered points; invalid decodes are replaced by fresh
-    prior draws (up to ``refill`` rounds). Returns the number of new oracle calls."""
+    prior draws, or draws around the start in constrained mode (up to ``refill`` rounds). Returns the number of
+    new oracle calls."""
     before = oracle.calls
     for _ in range(refill + 1):
         if oracle.exhausted or not len(z):
@@ -277,8 +278,9 @@ def _random(vae, oracle, data, rng, q: int, z0=None, max_stall: int = 20, **_):
 
 
 def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | None = None, bound: float = 4.0,
-        n_fit: int = 300, n_top: int = 50, n_candidates: int = 2000, fit_iters: int = 40, length_init: float | None = None,
-        length_min: float = 0.5**7, length_max: float = 1.6, success_tol: int = 3, max_stall: int = 10, **_):
+        n_fit: int = 300, n_top: int = 50, n_candidates: int = 2000, fit_iters: int = 40,
+        length_init: float | None = None, length_min: float = 0.5**7, length_max: float = 1.6, success_tol: int = 3,
+        max_stall: int = 10, **_):
     """Trust-region BO in latent space (TuRBO-1 style, Eriksson et al. 2019) with BoTorch.
 
     * Surrogate: ``SingleTaskGP`` (BoTorch's default RBF kernel with ARD and dimension-scaled priors) on the
