@@ -152,6 +152,14 @@ def test_bad_requests_raise_one_line_errors(vae):
             optimize(vae, "qed", **{"budget": 10, **kwargs})
 
 
+def test_random_works_without_botorch_and_bo_says_how_to_get_it(vae, monkeypatch):
+    for name in ("botorch", "botorch.fit", "botorch.generation", "botorch.models"):
+        monkeypatch.setitem(sys.modules, name, None)  # import botorch... now raises ImportError
+    assert len(optimize(vae, "qed", 10, method="random", seed=0).log) == 10
+    with pytest.raises(OptimizeError, match=r"pip install molvae\[bo\]"):
+        optimize(vae, "qed", 10, method="bo", seed=0)
+
+
 # -- command line ----------------------------------------------------------------------------------------------
 def test_cli_writes_the_call_log_and_summary(tmp_path, capsys):
     out, summ = tmp_path / "log.csv", tmp_path / "summary.json"
