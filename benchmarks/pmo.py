@@ -4,7 +4,8 @@ For every (task, method, seed) it runs `molvae.optimize.optimize` with the bundl
 oracle budget (PMO: 10,000 distinct molecules), and writes one JSON per run into benchmarks/results/pmo/
 (runs already there are skipped, so a benchmark can be resumed across sessions). Then it writes
 benchmarks/results/pmo.md: for each budget with results, top-10 AUC (PMO's definition,
-`molvae.optimize.top_auc`) per task, mean ± sd over seeds, beside the PMO paper's REINVENT, Graph GA, SELFIES-VAE-BO and Screening, with the sum over the tasks.
+`molvae.optimize.top_auc`) per task, mean ± sd over seeds, beside the PMO paper's REINVENT, Graph GA,
+SELFIES-VAE-BO and Screening, with the sum over the tasks.
 
     python benchmarks/pmo.py --tasks qed,median1 --methods random,bo --seeds 0,1,2 --budget 10000 --jobs 2
     python benchmarks/pmo.py --budget 2000 --table-only          # rewrite the table from the JSON files
@@ -137,7 +138,7 @@ def _fmt(values) -> str:
     return f"{m:.3f} ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else f"{m:.3f}"
 
 
-def write_table(out_dir: Path, budget: int, tasks: list, methods: list) -> str:
+def write_table(out_dir: Path, budget: int, tasks: list, methods: list, flagged: frozenset = frozenset()) -> str:
     runs = {}
     for p in sorted(out_dir.glob(f"*__b{budget}__s*.json")):
         r = json.loads(p.read_text())
@@ -163,6 +164,13 @@ def write_table(out_dir: Path, budget: int, tasks: list, methods: list) -> str:
     label = "Sum" if len(full) == len(tasks) else f"Sum over the {len(full)} tasks with every method"
     lines.append(f"| **{label}** | " + " | ".join([f"**{sums[m]:.3f}**" for m in methods]
                                                  + [f"{v:.3f}" for v in pub_sums]) + " |")
+    drop = [t for t in full if t in flagged]
+    if drop:  # the same sums without the tasks whose objective check disagrees with PMO's screening
+        sub = {m: sums[m] - sum(np.mean([r["summary"]["auc_top10"] for r in runs[(t, m)]]) for t in drop)
+               for m in methods}
+        pub = pub_sums - sum(np.array([PUBLISHED[t][i] for i in (0, 2, 4, 5)]) for t in drop if t in PUBLISHED)
+        lines.append(f"| Sum without {', '.join(drop)} (objective check below) | "
+                     + " | ".join([f"{sub[m]:.3f}" for m in methods] + [f"{v:.3f}" for v in pub]) + " |")
     timing = []
     for m in methods:
         secs = [r["wall_seconds"] for t in tasks for r in runs.get((t, m), [])]
@@ -176,6 +184,8 @@ def write_table(out_dir: Path, budget: int, tasks: list, methods: list) -> str:
             f"**not like-for-like: our runs used a budget of {budget:,} oracle calls, the published columns "
             f"10,000** (AUC is normalized by the budget, and a larger budget gives a method more time at its best "
             f"values, so these are not directly comparable)")
+    command = (f"python benchmarks/pmo.py --tasks {','.join(tasks)} --methods {','.join(methods)} "
+               f"--seeds {','.join(map(str, seeds))} --budget {budget} --jobs 2")
     text = f"""## Budget {budget:,}
 
 Budget {budget:,} distinct molecules per run; seeds {', '.join(map(str, seeds))}; mean ± sd over seeds (sample
@@ -188,10 +198,9 @@ mean ± sd from the paper's main table, SELFIES-VAE-BO and Screening means from 
 
 {chr(10).join(lines)}
 
-Timing (2-core CPU, one thread per run): {'; '.join(timing)}.
+Timing (2-core CPU shared with other jobs, one thread per run, two runs at a time): {'; '.join(timing)}.
 
-Reproduce: `python benchmarks/pmo.py --tasks {','.join(tasks)} --methods {','.join(methods)} --seeds
-{','.join(map(str, seeds))} --budget {budget} --jobs 2`.
+Reproduce: `{command}`
 """
     return text
 
@@ -213,10 +222,13 @@ def screening_check(tasks: list, out_dir: Path, n: int = 10000) -> str:
             done[t] = round(float(np.sort(get_objective(t)(smiles))[-10:].mean()), 3)
         _write_json(cache, done)
     rows = [f"| {t} | {done[t]:.3f} | {PMO_SCREENING_TOP10.get(t, float('nan')):.3f} |" for t in tasks]
-    return ("Objective check: top-10 mean of the first 10,000 MOSES test molecules under our objective, beside "
+    flagged = frozenset(t for t in tasks if t in PMO_SCREENING_TOP10 and abs(done[t] - PMO_SCREENING_TOP10[t]) > 0.1)
+    return flagged, ("Objective check: top-10 mean of the first 10,000 MOSES test molecules under our objective, "
+                     "beside "
             "PMO's Screening top-10 after 10,000 ZINC molecules (an unoptimized library each; they should be close "
             "when the objective matches PMO's):\n\n| Task | MOSES test, 10k | PMO Screening, 10k |\n|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+            + "\n".join(rows) + "\n\nTasks where the two differ by more than 0.1 are left out of the second sum row: "
+            "there our objective and PMO's (TDC's) probably differ in a detail, so those rows are not comparable.\n")
 
 
 # -- penalized logP (JT-VAE protocol) -------------------------------------------------------------------------
@@ -344,9 +356,10 @@ def main(argv=None) -> int:
     found = (re.search(r"__b(\d+)__s\d+\.json$", p.name) for p in out_dir.glob("*.json"))
     budgets = sorted({int(m.group(1)) for m in found if m},
                      key=lambda b: (b != args.budget, -b))
-    sections = [write_table(out_dir, b, tasks, methods) for b in budgets]
+    flagged, check = screening_check(tasks, out_dir)
+    sections = [write_table(out_dir, b, tasks, methods, flagged) for b in budgets]
     (RESULTS / "pmo.md").write_text("# PMO benchmark: top-10 AUC of molvae's latent optimizers\n\n"
-                                    + "\n".join(sections) + "\n" + screening_check(tasks, out_dir))
+                                    + "\n".join(sections) + "\n" + check)
     print(f"wrote {RESULTS / 'pmo.md'}", flush=True)
     return 0
 
