@@ -335,6 +335,9 @@ def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | No
         warnings.simplefilter("ignore")
         torch.manual_seed(seed)
         while not oracle.exhausted and stall < max_stall:
+            if not len(data.y):  # nothing answered yet (every decode invalid): more prior draws
+                stall += 0 if _evaluate(vae, oracle, data, _draw(rng, q, dim, z0), rng, z0) else 1
+                continue
             usable = np.array([s not in spent for s in data.smiles])
             if not usable.any():
                 spent.clear()
@@ -420,6 +423,9 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
     radius = math.sqrt(dim) + 2.0
     stall = 0
     while not oracle.exhausted and stall < max_stall:
+        if not len(data.y):  # nothing answered yet (every decode invalid): more prior draws
+            stall += 0 if _evaluate(vae, oracle, data, _draw(rng, q, dim, z0), rng, z0) else 1
+            continue
         order = np.argsort(-data.y, kind="stable")
         idx = np.unique(np.concatenate([order[: n_fit // 2], np.arange(max(0, len(data.y) - n_fit // 2), len(data.y))]))
         tz = torch.tensor(data.z[idx], dtype=torch.float32)
