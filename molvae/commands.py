@@ -248,7 +248,9 @@ def cmd_optimize(args) -> int:
     s = res.summary
     if args.summary:
         tmp = Path(args.summary).with_name(f".{Path(args.summary).name}.tmp")
-        tmp.write_text(json.dumps(s, indent=2) + "\n")
+        cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
+        best = res.best(10)[cols].to_dict("records")
+        tmp.write_text(json.dumps({**s, "best": best}, indent=2, default=float) + "\n")
         tmp.replace(args.summary)
     fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
@@ -382,7 +384,8 @@ def add_commands(sub, add_model, positive, positive_float):
     p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
                    help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
-    p.add_argument("--summary", default=None, help="also write the run summary as JSON")
+    p.add_argument("--summary", default=None,
+                   help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model(p)
     p.set_defaults(func=cmd_optimize)

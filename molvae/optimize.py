@@ -568,7 +568,6 @@ def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, second
         "seconds": round(seconds, 2),
     }
     res = OptimizeResult(log, summary)
-    summary["top10_mean"] = float(res.best(10)["score"].mean()) if oracle.best_smiles else None
     if oracle.start:
         start_score = None if oracle.start_value is None else float(oracle.sign * oracle.start_value)
         summary.update(start=oracle.start, start_score=start_score, similarity_min=oracle.similarity_min,
@@ -577,4 +576,5 @@ def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, second
                                   else oracle.sign * (summary["best_score"] - start_score))
         best_row = log[log["smiles"] == oracle.best_smiles]
         summary["best_similarity"] = float(best_row["similarity"].iloc[0]) if len(best_row) else None
+    summary["top10_mean"] = float(res.best(10)["score"].mean()) if oracle.best_smiles else None  # feasible only
     return res

@@ -134,6 +134,7 @@ def test_constrained_mode_reports_only_molecules_above_the_floor(method):
     best = r.best(10)
     assert len(best) and (best["similarity"] >= 0.4).all()
     assert s["best_similarity"] >= 0.4 and s["best_score"] == pytest.approx(best["score"].iloc[0])
+    assert s["top10_mean"] == pytest.approx(best["score"].mean()) and s["top10_mean"] <= s["best_score"]
     assert s["improvement"] == pytest.approx(s["best_score"] - s["start_score"]) and s["improvement"] >= 0
     sims = [round(float(x), 4) for x in log["similarity"]]
     from molvae.latent import tanimoto
@@ -169,6 +170,7 @@ def test_cli_writes_the_call_log_and_summary(tmp_path, capsys):
     assert list(df.columns) == ["call", "smiles", "score"] and list(df["call"]) == list(range(1, 31))
     s = json.loads(summ.read_text())
     assert s["calls"] == 30 and s["best_score"] == pytest.approx(df["score"].max())
+    assert [b["score"] for b in s["best"]] == pytest.approx(sorted(df["score"], reverse=True)[:10])
     err = capsys.readouterr().err
     assert "30 of 30 calls" in err and "top-10 AUC" in err
 
