@@ -22,16 +22,25 @@ def _positive(name):
     return parse
 
 
-def _positive_float(name):
+def _float_arg(name, ok, requirement):
+    """An argparse type: a float that passes ok(v), else '<name> must be <requirement>'."""
     def parse(text):
         try:
             v = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
-        if not v > 0 or v != v or v == float("inf"):
-            raise argparse.ArgumentTypeError(f"{name} must be a positive number, got {text}")
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{name} must be {requirement}, got {text}")
         return v
     return parse
+
+
+def _positive_float(name):
+    return _float_arg(name, lambda v: v > 0 and v != float("inf"), "a positive number")  # nan fails v > 0
+
+
+def _unit_interval(name):
+    return _float_arg(name, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
 
 
 class Parser(argparse.ArgumentParser):
@@ -180,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_prepare)
 
     from . import commands
-    commands.add_commands(sub, _add_model, _positive, _positive_float)
+    commands.add_commands(sub, _add_model, _positive, _positive_float, _unit_interval)
     return ap
 
 

@@ -266,21 +266,7 @@ def cmd_optimize(args) -> int:
     return 0
 
 
-def _unit_interval(name):
-    import argparse
-
-    def parse(text):
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
-        if not 0.0 <= v <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name} must be in [0, 1], got {text}")
-        return v
-    return parse
-
-
-def add_commands(sub, add_model, positive, positive_float):
+def add_commands(sub, add_model, positive, positive_float, unit_interval):
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
     add_model(p)
@@ -378,7 +364,7 @@ def add_commands(sub, add_model, positive, positive_float):
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["bo", "gradient", "random"], default="bo")
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
-    p.add_argument("--similarity-min", type=_unit_interval("--similarity-min"), default=None,
+    p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
                    help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
