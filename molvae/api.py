@@ -137,7 +137,7 @@ class MolVAE:
         """SELFIES strings and their decoder log-likelihoods for a batch of latents."""
         if temperature <= 0:
             raise ValueError("temperature must be positive")
-        z = torch.as_tensor(np.asarray(z.cpu() if torch.is_tensor(z) else z, dtype=np.float32)).to(self.device)
+        z = (z if torch.is_tensor(z) else torch.as_tensor(np.asarray(z, dtype=np.float32))).to(self.device, torch.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"latents must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
         out, ll = [], []
