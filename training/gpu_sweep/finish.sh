@@ -28,7 +28,7 @@ for bs in (512, 2048, 8192):
     t = time.time(); df = vae.sample(20000, seed=0, keep_invalid=True); torch.cuda.synchronize(); s = time.time() - t
     print(f"GPU sampling, batch {bs}: {20000 / s:.0f} molecules/s, {df.valid.sum() / s:.0f} valid/s")
 PY
-mkdir -p /tmp/pack/$best && cp $RUNS/$best/checkpoint/* $RUNS/$best/config.json $RUNS/$best/metrics.jsonl /tmp/pack/$best/
+rm -rf /tmp/pack && mkdir -p /tmp/pack/$best && cp $RUNS/$best/checkpoint/* $RUNS/$best/config.json $RUNS/$best/metrics.jsonl /tmp/pack/$best/
 cp $RUNS/*.eval.json $RUNS/*.log /tmp/pack/ 2>/dev/null
 for c in $CONFIGS; do cp $RUNS/$c/metrics.jsonl /tmp/pack/$c.metrics.jsonl; done
 tar cf - -C /tmp/pack . | split -b 15M - $OUT/pack.tar.part-

@@ -26,4 +26,4 @@ for c in $CONFIGS; do
   echo "started $c (pid $!)"
 done
 echo "$PYTHONPATH" > $RUNS/pythonpath
-bash training/gpu_sweep/watch.sh $LIMIT
+bash training/gpu_sweep/watch.sh $((LIMIT - SECONDS))  # what is left of this command's limit
