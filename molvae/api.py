@@ -78,6 +78,31 @@ class MolVAE:
     def latent_dim(self) -> int:
         return self.model.cfg.latent_dim
 
+    @property
+    def properties(self) -> tuple:
+        """Names of the properties the model's head predicts (empty when it has no head)."""
+        return tuple(self.model.cfg.properties)
+
+    # -- property head ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_latent(self, z) -> np.ndarray:
+        """The head's predictions (N, K) for latent points, in the properties' own units; NaN rows where z
+        has NaN (a molecule that could not be encoded)."""
+        if not self.properties:
+            raise ValueError("this model has no property head (train one with --properties)")
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        out = np.full((len(z), len(self.properties)), np.nan, dtype=np.float32)
+        ok = np.isfinite(z).all(1)
+        if ok.any():
+            t = torch.from_numpy(z[ok]).to(self.device)
+            out[ok] = self.model.predict_properties(t).float().cpu().numpy()
+        return out
+
+    def predict(self, smiles: Sequence) -> pd.DataFrame:
+        """pred_<name> for each input molecule (from its mu); NaN where a molecule cannot be encoded."""
+        pred = self.predict_latent(self.encode(smiles))
+        return pd.DataFrame({f"pred_{n}": pred[:, j] for j, n in enumerate(self.properties)})
+
     # -- encoding --------------------------------------------------------------------------------------
     def tokenize(self, smiles: Sequence) -> tuple[list, list[str]]:
         """Token ids (or None) and a reason ("" when encodable) for each input."""

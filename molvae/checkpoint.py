@@ -87,12 +87,18 @@ def model_card(meta: dict) -> str:
         f"{' bidirectional' if cfg['bidirectional'] else ''}, latent {cfg['latent_dim']},"
         f" decoder GRU {cfg['dec_hidden']} x {cfg['dec_layers']} (fed z at every step)",
         f"- vocabulary {cfg['vocab_size']} SELFIES tokens, at most {cfg['max_len'] - 1} tokens a molecule",
-        f"- parameters: {meta.get('parameters', '?')}", "",
+        f"- parameters: {meta.get('parameters', '?')}",
+        *([f"- property head (MLP on the latent mean): {', '.join(cfg['properties'])}; `molvae score` reports"
+           " them as pred_<name>"] if cfg.get("properties") else []), "",
         "## Training",
         f"- data: `{prov.get('data', '?')}` (sha256 {str(prov.get('data_sha256', '?'))[:16]}...)",
         f"- command: `{prov.get('command', '?')}`",
         f"- seen: {m.get('molecules_seen', '?')} molecules in {m.get('epochs', '?')} epochs,"
-        f" {m.get('train_minutes', '?')} minutes on {prov.get('device', '?')}", "",
+        f" {m.get('train_minutes', '?')} minutes on {prov.get('device', '?')}",
+        *([f"- property head: trained afterwards with the VAE frozen, on `{prov['property_head'].get('data', '?')}`"
+           f" ({prov['property_head'].get('data_rows_used', '?')} molecules, {prov['property_head'].get('epochs', '?')}"
+           f" epochs, {prov['property_head'].get('device', '?')}): `{prov['property_head'].get('command', '?')}`"]
+          if isinstance(prov.get("property_head"), dict) else []), "",
         "## Validation (last epoch)",
     ]
     lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "beta")]

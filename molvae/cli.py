@@ -79,6 +79,8 @@ TRAIN_FLAGS = {  # flag -> (TrainConfig field, type)
     "--checkpoint-minutes": ("checkpoint_minutes", _positive_float("--checkpoint-minutes")),
     "--val-fraction": ("val_fraction", float), "--seed": ("seed", int), "--threads": ("threads", int),
     "--device": ("device", str),
+    "--properties": ("properties", str), "--property-weight": ("property_weight", float),
+    "--init-from": ("init_from", str),
 }
 
 
@@ -126,6 +128,8 @@ def cmd_train(args) -> int:
         settings["bidirectional"] = False
     if args.no_amp:
         settings["amp"] = False
+    if args.freeze_vae:
+        settings["freeze_vae"] = True
     cfg = TrainConfig(**settings)
     model_dir = train(cfg, resume=args.resume, command="molvae " + " ".join(sys.argv[1:]),
                       log=lambda m: print(m, file=sys.stderr, flush=True), workers=args.workers)
@@ -176,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nproc", type=_positive("--nproc"), default=None,
                    help="train with K processes (DistributedDataParallel, via torchrun)")
     p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    p.add_argument("--freeze-vae", action="store_true",
+                   help="with --init-from and --properties: train only the property head")
     p.add_argument("--workers", type=_positive("--workers"), default=os.cpu_count() or 1,
                    help="processes for encoding the data (first run only)")
     p.set_defaults(func=cmd_train)

@@ -151,6 +151,7 @@ class TokenizedSet:
     lengths: np.ndarray   # (N,) int16
     hashes: np.ndarray    # (N,) uint64
     skipped: dict         # reason -> count
+    props: np.ndarray | None = None  # (N, K) float32 property labels, NaN where missing
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -168,6 +169,8 @@ class TokenizedSet:
         np.save(tmp / "ids.npy", self.ids)
         np.save(tmp / "lengths.npy", self.lengths)
         np.save(tmp / "hashes.npy", self.hashes)
+        if self.props is not None:
+            np.save(tmp / "props.npy", self.props)
         (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
                                                    "skipped": self.skipped, "rows": len(self),
                                                    "settings": settings or {}}))
@@ -183,12 +186,16 @@ class TokenizedSet:
         ts = cls(np.load(path / "ids.npy", mmap_mode="r", allow_pickle=False),
                  np.load(path / "lengths.npy", allow_pickle=False),
                  np.load(path / "hashes.npy", allow_pickle=False), meta["skipped"])
+        if (path / "props.npy").exists():
+            ts.props = np.load(path / "props.npy", allow_pickle=False)
         return ts, meta
 
 
-def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None = None) -> TokenizedSet:
+def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None = None,
+             props: np.ndarray | None = None) -> TokenizedSet:
     """Encode each SMILES; rows that fail are counted by reason and left out of the training set.
-    Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms."""
+    Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms;
+    `props` (one row per SMILES) stays aligned with the rows kept."""
     from . import tokens
     from .checkpoint import smiles_hashes
 
@@ -207,7 +214,8 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
         lengths.append(len(seq))
         keep.append(i)
     return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16),
-                        smiles_hashes([smiles[i] for i in keep]), skipped)
+                        smiles_hashes([smiles[i] for i in keep]), skipped,
+                        None if props is None else np.asarray(props, dtype=np.float32)[keep])
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,

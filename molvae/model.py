@@ -23,9 +23,12 @@ class ModelConfig:
     dec_hidden: int = 512
     dec_layers: int = 1
     dropout: float = 0.0
+    properties: tuple = ()  # names of the properties the head predicts from z (empty: no head)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["properties"] = list(self.properties)
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "ModelConfig":
@@ -39,13 +42,18 @@ class ModelConfig:
             if f.name not in d:
                 continue
             v = d[f.name]
+            if f.name == "properties":
+                if not isinstance(v, (list, tuple)) or not all(isinstance(p, str) and p for p in v) \
+                        or len(set(v)) != len(v):
+                    raise ValueError(f"properties must be a list of distinct names, got {v!r}")
+                continue
             if f.type == "bool" and not isinstance(v, bool):
                 raise ValueError(f"{f.name} must be true or false, got {v!r}")
             if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 16384):
                 raise ValueError(f"{f.name} must be a positive whole number, got {v!r}")
             if f.type == "float" and (not isinstance(v, (int, float)) or not 0 <= v < 1):
                 raise ValueError(f"{f.name} must be a number in [0, 1), got {v!r}")
-        return cls(**d)
+        return cls(**{**d, "properties": tuple(d.get("properties", ()))})
 
 
 class VAE(nn.Module):
@@ -63,6 +71,13 @@ class VAE(nn.Module):
         self.decoder = nn.GRU(cfg.emb_dim + cfg.latent_dim, cfg.dec_hidden, cfg.dec_layers, batch_first=True,
                               dropout=cfg.dropout if cfg.dec_layers > 1 else 0.0)
         self.out = nn.Linear(cfg.dec_hidden, cfg.vocab_size)
+        k = len(cfg.properties)
+        if k:  # property head on the latent mean, trained jointly (Gomez-Bombarelli et al., ACS Cent. Sci. 4, 268, 2018)
+            self.prop_head = nn.Sequential(nn.Linear(cfg.latent_dim, 256), nn.SiLU(), nn.Linear(256, 256),
+                                           nn.SiLU(), nn.Linear(256, k))
+            # targets are standardized with the training set's mean and sd (saved with the weights)
+            self.register_buffer("prop_mean", torch.zeros(k))
+            self.register_buffer("prop_std", torch.ones(k))
 
     # -- encoder ---------------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,14 +126,26 @@ class VAE(nn.Module):
         out, _ = self.decoder(emb, self.init_hidden(z))
         return self.out(out)
 
+    # -- property head ---------------------------------------------------------------------------------
+    def predict_standardized(self, z: torch.Tensor) -> torch.Tensor:
+        """The head's output: (B, K) properties in standard units of the training set."""
+        return self.prop_head(z)
+
+    def predict_properties(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, K) predicted properties in their own units (see cfg.properties for the names)."""
+        return self.prop_head(z) * self.prop_std + self.prop_mean
+
     # -- objective -------------------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, sample: bool = True):
-        """Returns per-molecule reconstruction NLL (nats), KL per latent dimension (B, D), and mu."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, sample: bool = True, props: bool = False):
+        """Returns per-molecule reconstruction NLL (nats), KL per latent dimension (B, D), and mu; with
+        props=True also the head's standardized predictions from mu (None without a head)."""
         mu, logvar = self.encode(x, lengths)
         z = self.reparameterize(mu, logvar) if sample else mu
         logits = self.decode_logits(z, x)
         nll = F.cross_entropy(logits.transpose(1, 2), x, ignore_index=PAD, reduction="none").sum(1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        if props:
+            return nll, kl, mu, (self.predict_standardized(mu) if self.cfg.properties else None)
         return nll, kl, mu
 
     # -- generation ------------------------------------------------------------------------------------
@@ -170,6 +197,15 @@ def kl_loss(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
     """
     per_dim = kl_per_dim.mean(0)
     return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
+
+
+def property_loss(pred: torch.Tensor | None, target: torch.Tensor | None) -> torch.Tensor:
+    """Mean squared error over the observed entries of standardized targets; NaN marks a missing value."""
+    if pred is None or target is None:
+        return torch.zeros((), device=pred.device if pred is not None else None)
+    seen = torch.isfinite(target)
+    err = torch.where(seen, pred.float() - torch.nan_to_num(target), torch.zeros_like(target))
+    return err.pow(2).sum() / seen.sum().clamp(min=1)
 
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> int:

@@ -393,20 +393,37 @@ def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | No
     return "budget" if oracle.exhausted else "stalled"
 
 
+def _head_terms(vae, oracle):
+    """What the model's property head offers the surrogate: a differentiable z -> (B, K) map of its
+    standardized predictions, and the column that predicts the objective itself (or None)."""
+    props = tuple(getattr(vae, "properties", ()) or ())
+    if not props:
+        return None, None
+    model = vae.model
+    if any("quantized" in type(m).__module__ for m in model.prop_head.modules()):
+        return None, None  # an int8-quantized head has no gradient: go without it
+    for p in model.prop_head.parameters():  # the head is read, never trained, here
+        p.requires_grad_(False)
+    name = oracle.objective.name
+    return model.predict_standardized, (props.index(name) if name in props else None)
+
+
 def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | None = None, steps: int = 8,
               step_size: float = 0.15, n_starts: int | None = None, noise: float = 0.1, n_fit: int = 1000,
-              epochs: int = 150, max_stall: int = 10, **_):
-    """Gradient ascent in z on a surrogate fitted online.
+              epochs: int = 150, max_stall: int = 10, use_head: bool = True, **_):
+    """Gradient ascent in z on a surrogate of the objective.
 
-    The bundled model has no property head, so the property predictor here is a small MLP
-    (D -> 128 -> 128 -> 1, SiLU) fitted, after every batch, to the (z, score) pairs the run has gathered (the
-    latent that was decoded and the score of its decode; at most the ``n_fit`` best and most recent points,
-    warm-started from the previous fit). From each of the ``n_starts`` best points, jittered by ``noise``, it
-    takes ``steps`` normalized gradient steps of length ``step_size``, staying within the prior's typical
-    radius sqrt(D) + 2 (and within 3 of mu(start) in constrained mode); every point on the paths is decoded,
-    and the new molecules with the highest predicted values (up to q) go to the oracle. A property head
-    trained jointly with the VAE (Gomez-Bombarelli et al., ACS Cent. Sci. 4, 268, 2018) would give a
-    gradient from the start instead of one learned from the oracle calls; that is separate future work.
+    The surrogate is a small MLP (SiLU, 128 wide) fitted, after every batch, to the (z, score) pairs the run
+    has gathered (the latent that was decoded and the score of its decode; at most the ``n_fit`` best and
+    most recent points, warm-started from the previous fit). When the model has a property head (trained
+    with ``molvae train --properties``, as in Gomez-Bombarelli et al., ACS Cent. Sci. 4, 268, 2018) the MLP
+    also sees the head's predictions at z, so an objective that depends on those properties has a gradient
+    from the first batch; when the objective *is* one of the head's properties, the head's prediction is
+    the surrogate's starting point and the MLP learns only the correction. From each of the ``n_starts``
+    best points, jittered by ``noise``, it takes ``steps`` normalized gradient steps of length
+    ``step_size``, staying within the prior's typical radius sqrt(D) + 2 (and within 3 of mu(start) in
+    constrained mode); every point on the paths is decoded, and the new molecules with the highest
+    predicted values (up to q) go to the oracle.
     """
     import torch
     from torch import nn
@@ -418,8 +435,27 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         n_starts = max(2, q // 4)
     _initial(vae, oracle, data, rng, n_init, z0)
     gen = torch.Generator().manual_seed(seed)
-    net = nn.Sequential(nn.Linear(dim, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, 1))
+    head, own = _head_terms(vae, oracle) if use_head else (None, None)
+    width = dim + (0 if head is None else len(vae.properties))
+    net = nn.Sequential(nn.Linear(width, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, 1))
+    if own is not None:  # the head predicts the objective: the MLP starts as a zero correction
+        nn.init.zeros_(net[-1].weight)
+        nn.init.zeros_(net[-1].bias)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    scale = {"mean": 0.0, "sd": 1.0}
+
+    def surrogate(z):
+        """Predicted (internal, maximized) score in the run's standard units."""
+        if head is None:
+            return net(z)
+        h = head(z)
+        out = net(torch.cat([z, h], dim=1))
+        if own is not None:
+            model = vae.model
+            value = h[:, own] * model.prop_std[own] + model.prop_mean[own]
+            out = out + ((oracle.sign * value - scale["mean"]) / scale["sd"])[:, None]
+        return out
+
     radius = math.sqrt(dim) + 2.0
     stall = 0
     while not oracle.exhausted and stall < max_stall:
@@ -430,13 +466,14 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         idx = np.unique(np.concatenate([order[: n_fit // 2], np.arange(max(0, len(data.y) - n_fit // 2), len(data.y))]))
         tz = torch.tensor(data.z[idx], dtype=torch.float32)
         y = data.y[idx]
-        ty = torch.tensor((y - y.mean()) / (y.std() + 1e-8), dtype=torch.float32)[:, None]
+        scale.update(mean=float(y.mean()), sd=float(y.std() + 1e-8))
+        ty = torch.tensor((y - scale["mean"]) / scale["sd"], dtype=torch.float32)[:, None]
         for _ in range(epochs):
             perm = torch.randperm(len(tz), generator=gen)
             for b in range(0, len(tz), 256):
                 sel = perm[b : b + 256]
                 opt.zero_grad()
-                nn.functional.mse_loss(net(tz[sel]), ty[sel]).backward()
+                nn.functional.mse_loss(surrogate(tz[sel]), ty[sel]).backward()
                 opt.step()
         # ascent from the best distinct molecules, jittered
         firsts = {}
@@ -450,7 +487,7 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         z = torch.tensor(zs, dtype=torch.float32, requires_grad=True)
         path = []
         for _ in range(steps):
-            g, = torch.autograd.grad(net(z).sum(), z)
+            g, = torch.autograd.grad(surrogate(z).sum(), z)
             with torch.no_grad():
                 z = z + step_size * g / (g.norm(dim=1, keepdim=True) + 1e-12)
                 if z0 is not None:
@@ -462,7 +499,7 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
             z.requires_grad_(True)
         zp = torch.cat(path).numpy().astype(np.float64)
         with torch.no_grad():
-            pred = net(torch.tensor(zp, dtype=torch.float32)).numpy().reshape(-1)
+            pred = surrogate(torch.tensor(zp, dtype=torch.float32)).numpy().reshape(-1)
         smiles = vae.decode(zp.astype(np.float32), greedy=True)
         chosen, seen = [], set()
         for i in np.argsort(-pred, kind="stable"):

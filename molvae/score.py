@@ -60,7 +60,8 @@ def _model(path: str | None):
 
 
 def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, novel; and mu."""
+    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, novel, and pred_<name> for
+    each property the model's head predicts (from mu); and mu."""
     n = len(canonical)
     seqs, reasons = vae.tokenize([c if c else None for c in canonical])
     nll = np.full(n, np.nan)
@@ -81,6 +82,10 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
         "novel": pd.array([None if novel is None or not c else bool(v)
                            for v, c in zip(novel if novel is not None else canonical, canonical)], dtype="boolean"),
     })
+    if vae.properties:
+        pred = vae.predict_latent(mu)
+        for j, name in enumerate(vae.properties):
+            df[f"pred_{name}"] = np.round(pred[:, j].astype(np.float64), 4)
     return df, mu
 
 
@@ -130,6 +135,8 @@ def _parquet_schema(df: pd.DataFrame, input_schema):
             fields.append(input_schema.field(name))
         elif base in SCORE_TYPES and (input_schema is None or name not in input_schema.names):
             fields.append(pa.field(name, getattr(pa, SCORE_TYPES[base])()))
+        elif base.startswith("pred_"):  # the property head's predictions
+            fields.append(pa.field(name, pa.float64()))
         else:
             typ = inferred.field(name).type
             fields.append(pa.field(name, pa.string() if pa.types.is_null(typ) else typ))

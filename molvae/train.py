@@ -16,14 +16,14 @@ import sys
 import time
 import tomllib
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import __version__, checkpoint, data, tokens
-from .model import VAE, ModelConfig, active_units, kl_loss
+from .model import VAE, ModelConfig, active_units, kl_loss, property_loss
 from .tokens import Vocab
 
 
@@ -64,6 +64,10 @@ class TrainConfig:
     threads: int = 0               # 0: torch default
     device: str = "auto"           # auto: CUDA, then MPS, then CPU
     amp: bool = True               # bfloat16 autocast on CUDA
+    properties: list = field(default_factory=list)  # property head targets: data columns or computed names
+    property_weight: float = 1.0   # weight of the head's loss (MSE in standard units) beside the ELBO
+    init_from: str = ""            # start from this model's weights (e.g. to add a property head)
+    freeze_vae: bool = False       # with init_from: train only the property head, the VAE left as it is
 
     def validate(self) -> None:
         if not self.data:
@@ -99,6 +103,16 @@ class TrainConfig:
             raise TrainError(f"seed must be in [0, 2^31), got {self.seed}")
         if self.checkpoint_minutes <= 0 or self.grad_clip <= 0:
             raise TrainError("checkpoint-minutes and grad-clip must be positive")
+        if isinstance(self.properties, str):
+            self.properties = [p.strip() for p in self.properties.split(",") if p.strip()]
+        if not isinstance(self.properties, (list, tuple)) or not all(isinstance(p, str) and p for p in self.properties):
+            raise TrainError(f"properties must be a list of names, got {self.properties!r}")
+        if len(set(self.properties)) != len(self.properties):
+            raise TrainError("properties are named more than once")
+        if self.property_weight < 0:
+            raise TrainError("property-weight must not be negative")
+        if self.freeze_vae and not (self.init_from and self.properties):
+            raise TrainError("freeze-vae trains only a property head: it needs --init-from and --properties")
 
     @classmethod
     def from_toml(cls, path) -> dict:
@@ -142,16 +156,57 @@ def versions() -> dict:
 
 
 # -- data preparation -------------------------------------------------------------------------------------
-def _encode_chunk(smiles: list) -> list[tuple]:
-    return [tokens.canonical_selfies(s) for s in smiles]
+def _encode_chunk(job) -> list[tuple]:
+    """(canonical SMILES, SELFIES, reason) for each SMILES, plus the computed property values (NaN where
+    RDKit cannot compute one)."""
+    smiles, computed = job
+    from . import chem, properties
+
+    funcs = [properties.get(n) for n in computed]
+    rows = []
+    for s in smiles:
+        canon, sf, why = tokens.canonical_selfies(s)
+        vals = ()
+        if funcs:
+            mol = chem.to_mol(canon) if sf is not None else None
+            vals = tuple(_safe(f, mol) for f in funcs)
+        rows.append((canon, sf, why, vals))
+    return rows
+
+
+def _safe(func, mol) -> float:
+    if mol is None:
+        return float("nan")
+    try:
+        return float(func(mol))
+    except Exception:  # noqa: BLE001 - a property RDKit cannot compute is a missing label, not a crash
+        return float("nan")
+
+
+def property_sources(columns, names) -> tuple[list[str], list[str]]:
+    """Split property names into data-file columns and names molvae computes with RDKit."""
+    from . import properties
+
+    cols, computed = [], []
+    for n in names:
+        if n in columns:
+            cols.append(n)
+        elif n in properties.PROPERTIES:
+            computed.append(n)
+        else:
+            raise TrainError(f"property '{n}' is neither a column of the data file nor a property molvae computes"
+                             f" ({', '.join(properties.PROPERTIES)})")
+    return cols, computed
 
 
 def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | None = None, max_len: int = 0,
-            workers: int = 1, log=print) -> tuple[Vocab, data.TokenizedSet]:
+            workers: int = 1, log=print, properties=()) -> tuple[Vocab, data.TokenizedSet]:
     """Read, canonicalize and encode a training file once, into out/prepared/ (memory-mapped afterwards).
 
-    Reused while the data file (by sha256) and the vocabulary are unchanged, so resuming or re-running does not
-    re-tokenize. Rows that cannot be used are counted by reason.
+    Reused while the data file (by sha256), the vocabulary and the settings are unchanged, so resuming or
+    re-running does not re-tokenize. Rows that cannot be used are counted by reason. `properties` names the
+    labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
+    values) or a property molvae computes (see molvae.properties).
     """
     out = Path(out)
     sha = file_sha256(data_path)
@@ -162,17 +217,20 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
         except (OSError, ValueError, KeyError):
             ts, meta = None, {}
         same_vocab = vocab is None or meta.get("vocab") == list(vocab.tokens)
-        same_settings = meta.get("settings") == {"smiles_column": smiles_column, "max_len": max_len or 0}
+        same_settings = meta.get("settings") == _settings(smiles_column, max_len, properties)
         width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len)
         if meta.get("source_sha256") == sha and same_vocab and same_settings and width_ok:
             log(f"prepared data from {prepared}")
             vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
             return vocab, ts
-    smiles = data.read_smiles(data_path, smiles_column)
-    log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)")
+    table, col = data.read_table(data_path, smiles_column)
+    smiles = ["" if v is None else str(v) for v in table[col].tolist()]
+    cols, computed = property_sources(table.columns, properties)
+    log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)"
+        + (f"; property labels: {', '.join(properties)}" if properties else ""))
     from tqdm import tqdm
 
-    chunks = [smiles[i : i + 5000] for i in range(0, len(smiles), 5000)]
+    chunks = [(smiles[i : i + 5000], computed) for i in range(0, len(smiles), 5000)]
     if workers > 1 and len(chunks) > 1:
         import multiprocessing as mp
 
@@ -181,19 +239,45 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     else:
         parts = [_encode_chunk(c) for c in tqdm(chunks, desc="encode", disable=None)]
     encoded = [r for part in parts for r in part]
-    canon = [c if s is not None else smi for (c, s, _), smi in zip(encoded, smiles)]
-    selfies = [s for _, s, _ in encoded]
+    canon = [c if s is not None else smi for (c, s, _, _), smi in zip(encoded, smiles)]
+    selfies = [s for _, s, _, _ in encoded]
+    props = None
+    if properties:
+        import pandas as pd
+
+        props = np.full((len(smiles), len(properties)), np.nan, dtype=np.float32)
+        for j, name in enumerate(properties):
+            if name in cols:
+                props[:, j] = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float64)
+            else:
+                k = computed.index(name)
+                props[:, j] = [r[3][k] for r in encoded]
+        props[~np.isfinite(props)] = np.nan
+    del table
     if vocab is None:
         good = [s for s in selfies if s]
         if not good:
             raise TrainError(f"no usable molecules in {data_path}")
         vocab = Vocab.build(good, max_len or None)
-    ts = data.tokenize(canon, vocab, selfies)  # counts the reason for every row it leaves out
+    ts = data.tokenize(canon, vocab, selfies, props)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {data_path}")
-    ts.save(prepared, vocab.tokens, sha, {"smiles_column": smiles_column, "max_len": max_len or 0})
+    if properties:
+        seen = np.isfinite(ts.props).sum(0)
+        log("property labels present: " + ", ".join(f"{n} {int(c)}/{len(ts)}" for n, c in zip(properties, seen)))
+        if (seen < 2).any():
+            raise TrainError("property " + ", ".join(n for n, c in zip(properties, seen) if c < 2)
+                             + " has fewer than 2 values in the usable rows")
+    ts.save(prepared, vocab.tokens, sha, _settings(smiles_column, max_len, properties))
     ts, _ = data.TokenizedSet.load(prepared)
     return vocab, ts
+
+
+def _settings(smiles_column, max_len, properties) -> dict:
+    d = {"smiles_column": smiles_column, "max_len": max_len or 0}
+    if properties:
+        d["properties"] = list(properties)
+    return d
 
 
 # -- distributed and devices ------------------------------------------------------------------------------
@@ -243,6 +327,14 @@ def _batch(ts: data.TokenizedSet, idx: np.ndarray, device) -> tuple[torch.Tensor
     return x.to(device), torch.from_numpy(lengths).to(device)
 
 
+def _labels(ts: data.TokenizedSet, idx: np.ndarray, model: VAE, device) -> torch.Tensor | None:
+    """The batch's property labels (same row order as _batch) in the head's standard units; NaN = missing."""
+    if ts.props is None or not model.cfg.properties:
+        return None
+    y = torch.from_numpy(np.asarray(ts.props[np.sort(idx)], dtype=np.float32)).to(device)
+    return (y - model.prop_mean) / model.prop_std
+
+
 @torch.no_grad()
 def evaluate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: int, recon_n: int,
              device=torch.device("cpu")) -> dict:
@@ -251,13 +343,26 @@ def evaluate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: in
     model.eval()
     nll_sum, kl_dims, mus, exact, n = 0.0, None, [], 0, len(rows)
     order = rows[np.argsort(ts.lengths[rows], kind="stable")]
+    preds, labels = [], []
     for s in range(0, n, batch_size):
         x, lengths = _batch(ts, order[s : s + batch_size], device)
         nll, kl, mu = model(x, lengths, sample=True)
         nll_sum += float(nll.sum())
         kl_dims = kl.sum(0) if kl_dims is None else kl_dims + kl.sum(0)
         mus.append(mu.float().cpu())
+        y = _labels(ts, order[s : s + batch_size], model, device)
+        if y is not None:
+            preds.append(model.predict_standardized(mu.float()).float().cpu())
+            labels.append(y.cpu())
     mu = torch.cat(mus)
+    prop_r2 = {}
+    if preds:
+        p, y = torch.cat(preds), torch.cat(labels)
+        for j, name in enumerate(model.cfg.properties):
+            seen = torch.isfinite(y[:, j])
+            if seen.sum() > 1:
+                yt, pt = y[seen, j], p[seen, j]
+                prop_r2[name] = round(float(1 - (yt - pt).pow(2).sum() / (yt - yt.mean()).pow(2).sum().clamp(min=1e-12)), 4)
     recon_rows = np.sort(rows[:recon_n])
     for s in range(0, len(recon_rows), batch_size):
         x, lengths = _batch(ts, recon_rows[s : s + batch_size], device)
@@ -274,6 +379,7 @@ def evaluate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: in
         "val_elbo": round(-(nll_sum / n + sum(kl_per_dim)), 4),
         "val_recon_exact": round(exact / max(1, len(recon_rows)), 4),
         "active_units": active_units(mu), "kl_per_dim": [round(v, 4) for v in kl_per_dim],
+        **({"val_property_r2": prop_r2} if prop_r2 else {}),
     }
 
 
@@ -315,8 +421,11 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
     model = vocab = None
     if resume:
         model, vocab, _ = checkpoint.load_model(ckpt_dir)
+    elif cfg.init_from:
+        model, vocab, _ = checkpoint.load_model(cfg.init_from)
+        log(f"starting from the weights of {cfg.init_from}")
     if dist.main:
-        vocab, ts = prepare(cfg.data, out, cfg.smiles_column, vocab, cfg.max_len, workers, log)
+        vocab, ts = prepare(cfg.data, out, cfg.smiles_column, vocab, cfg.max_len, workers, log, cfg.properties)
     dist.barrier()
     if not dist.main:
         ts, meta = data.TokenizedSet.load(out / "prepared")
@@ -335,13 +444,30 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
         model = VAE(ModelConfig(vocab_size=len(vocab), max_len=vocab.max_len, emb_dim=cfg.emb_dim,
                                 enc_hidden=cfg.enc_hidden_dim, enc_layers=cfg.enc_layers,
                                 bidirectional=cfg.bidirectional, latent_dim=cfg.latent_dim,
-                                dec_hidden=cfg.hidden_dim, dec_layers=cfg.dec_layers, dropout=cfg.dropout))
+                                dec_hidden=cfg.hidden_dim, dec_layers=cfg.dec_layers, dropout=cfg.dropout,
+                                properties=tuple(cfg.properties)))
+        _set_label_scale(model, ts, trn_rows)
+    elif not resume and tuple(cfg.properties) != model.cfg.properties:  # init_from: a new (or no) head
+        torch.manual_seed(cfg.seed)
+        base = model
+        model = VAE(ModelConfig(**{**base.cfg.to_json(), "properties": tuple(cfg.properties)}))
+        model.load_state_dict({k: v for k, v in base.state_dict().items() if not k.startswith("prop_")},
+                              strict=False)
+        _set_label_scale(model, ts, trn_rows)
+    if model.cfg.properties and ts.props is None:
+        raise TrainError("the model has a property head but the data has no property labels (--properties)")
+    if cfg.freeze_vae:
+        if dist.world > 1:
+            raise TrainError("freeze-vae (a property head alone) trains in one process")
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith("prop_head."))
+        log("the VAE's weights are frozen: training the property head only")
     model.to(dist.device).train()
     net = model
     if dist.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     order = {"seed": cfg.seed, "val_fraction": cfg.val_fraction, "val_max": cfg.val_max, "rows": len(ts),
              "batch_size": cfg.batch_size}
     state = {"epoch": 0, "batch": 0, "step": 0, "seen": 0, "train_seconds": 0.0, "skipped_steps": 0,
@@ -375,6 +501,8 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                   "device": (f"{dist.world} x {torch.cuda.get_device_name(dist.device)}" if dist.device.type == "cuda"
                              else f"{dist.world} x {platform.machine()} {dist.device.type.upper()},"
                                   f" {torch.get_num_threads()} threads")}
+    base_meta = checkpoint.read_meta(cfg.init_from)[1] if cfg.freeze_vae else None
+    base_hashes = checkpoint.load_training_set(cfg.init_from) if cfg.freeze_vae else None
     metrics_path = out / "metrics.jsonl"
     last_metrics: dict = {}
     if dist.main:
@@ -391,10 +519,21 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                     train_minutes=round(state["train_seconds"] / 60, 1))
         return keep
 
+    def record() -> tuple[dict, dict, str | None, str]:
+        """(provenance, metrics, card text, name) for a saved model. A head trained on a frozen VAE keeps
+        the VAE's own record, with the head's run beside it."""
+        if base_meta is None:
+            return provenance, summary(), None, out.name
+        head = {**provenance, "init_from": str(cfg.init_from), **summary()}
+        return ({**base_meta.get("provenance", {}), "property_head": head},
+                {**base_meta.get("metrics", {}), "val_property_r2": last_metrics.get("val_property_r2")},
+                base_meta.get("card_extra"), base_meta.get("name", out.name))
+
     def save_checkpoint():
         if dist.main:
-            checkpoint.save_model(out / "checkpoint", model, vocab, provenance, summary(), name=out.name,
-                                  optimizer=opt, train_state=state)
+            prov, met, card, name = record()
+            checkpoint.save_model(out / "checkpoint", model, vocab, prov, met, name=name, optimizer=opt,
+                                  train_state=state, card_extra=card)
 
     with _stop_requests() as interrupted:
         t_run = t_last_ckpt = time.time()
@@ -414,10 +553,24 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
                 x, lengths = _batch(ts, mine[bi], dist.device)
                 beta = beta_at(state["step"], cfg)
                 torch.manual_seed(cfg.seed * 1_000_003 + state["step"] * dist.world + dist.rank)
+                y = _labels(ts, mine[bi], model, dist.device)
                 with amp:
-                    nll, kl, _ = net(x, lengths)
-                    rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
-                    loss = rec + beta * klv
+                    if cfg.freeze_vae:  # only the head learns: the decoder need not run
+                        with torch.no_grad():
+                            mu, logvar = model.encode(x, lengths)
+                            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+                        rec = torch.zeros((), device=dist.device)
+                        pred = model.predict_standardized(mu.float())
+                        loss = cfg.property_weight * property_loss(pred, y)
+                    else:
+                        if y is None:
+                            nll, kl, _ = net(x, lengths)
+                        else:
+                            nll, kl, _, pred = net(x, lengths, props=True)
+                        rec, klv = nll.float().mean(), kl_loss(kl.float(), cfg.free_bits)
+                        loss = rec + beta * klv
+                        if y is not None:
+                            loss = loss + cfg.property_weight * property_loss(pred, y)
                 opt.zero_grad(set_to_none=True)
                 if state.get("skipped_in_a_row", 0) >= 50:
                     save_checkpoint()
@@ -488,9 +641,23 @@ def _train(cfg: TrainConfig, resume: bool, command: str, log, dist: Dist, out: P
             t_last_ckpt = time.time()
             save_checkpoint()
             if dist.main:
-                export(out, model, vocab, provenance, summary(), ts.hashes)
+                prov, met, card, name = record()
+                checkpoint.save_model(out / "model", model, vocab, prov, met, name=name, card_extra=card,
+                                      training_hashes=ts.hashes if base_hashes is None else base_hashes)
             dist.barrier()
         return out / "model"
+
+
+def _set_label_scale(model: VAE, ts: data.TokenizedSet, rows: np.ndarray) -> None:
+    """Standardize the head's targets with the training rows' mean and sd (over the values present)."""
+    if not model.cfg.properties:
+        return
+    y = np.asarray(ts.props[np.sort(rows)], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        mean, sd = np.nanmean(y, 0), np.nanstd(y, 0)
+    sd = np.where(np.isfinite(sd) & (sd > 1e-8), sd, 1.0)
+    model.prop_mean.copy_(torch.as_tensor(np.nan_to_num(mean), dtype=torch.float32))
+    model.prop_std.copy_(torch.as_tensor(sd, dtype=torch.float32))
 
 
 def read_metrics(path) -> list[dict]:
@@ -527,7 +694,3 @@ def _stop_requests():
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
-
-def export(out: Path, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, hashes: np.ndarray) -> None:
-    """Write the usable model directory out/model, with the training set's hashes for novelty checks."""
-    checkpoint.save_model(out / "model", model, vocab, provenance, metrics, name=out.name, training_hashes=hashes)
