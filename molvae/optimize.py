@@ -393,19 +393,21 @@ def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | No
     return "budget" if oracle.exhausted else "stalled"
 
 
-def _head_terms(vae, oracle):
-    """What the model's property head offers the surrogate: a differentiable z -> (B, K) map of its
-    standardized predictions, and the column that predicts the objective itself (or None)."""
+def _head_prior(vae, oracle):
+    """The model's property head as a prior for the objective: a differentiable z -> predicted value (in the
+    objective's units) when the head predicts the objective itself, else None. An int8-quantized head has
+    no gradient, so it is not used."""
+    name = oracle.objective.name
     props = tuple(getattr(vae, "properties", ()) or ())
-    if not props:
-        return None, None
+    if name not in props:
+        return None
     model = vae.model
     if any("quantized" in type(m).__module__ for m in model.prop_head.modules()):
-        return None, None  # an int8-quantized head has no gradient: go without it
+        return None
     for p in model.prop_head.parameters():  # the head is read, never trained, here
         p.requires_grad_(False)
-    name = oracle.objective.name
-    return model.predict_standardized, (props.index(name) if name in props else None)
+    k = props.index(name)
+    return lambda z: model.predict_properties(z)[:, k]
 
 
 def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | None = None, steps: int = 8,
@@ -415,15 +417,14 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
 
     The surrogate is a small MLP (SiLU, 128 wide) fitted, after every batch, to the (z, score) pairs the run
     has gathered (the latent that was decoded and the score of its decode; at most the ``n_fit`` best and
-    most recent points, warm-started from the previous fit). When the model has a property head (trained
-    with ``molvae train --properties``, as in Gomez-Bombarelli et al., ACS Cent. Sci. 4, 268, 2018) the MLP
-    also sees the head's predictions at z, so an objective that depends on those properties has a gradient
-    from the first batch; when the objective *is* one of the head's properties, the head's prediction is
-    the surrogate's starting point and the MLP learns only the correction. From each of the ``n_starts``
+    most recent points, warm-started from the previous fit). When the objective is one of the properties the
+    model's head predicts (a head trained with ``molvae train --properties``, as in Gomez-Bombarelli et al.,
+    ACS Cent. Sci. 4, 268, 2018), the head's prediction is the surrogate's starting point, so the ascent has
+    a gradient from the first batch, and the MLP learns only the correction. From each of the ``n_starts``
     best points, jittered by ``noise``, it takes ``steps`` normalized gradient steps of length
     ``step_size``, staying within the prior's typical radius sqrt(D) + 2 (and within 3 of mu(start) in
-    constrained mode); every point on the paths is decoded, and the new molecules with the highest
-    predicted values (up to q) go to the oracle.
+    constrained mode); the points on the paths are decoded in order of predicted value (2q at a time, only
+    as many as needed) and the first q new molecules go to the oracle.
     """
     import torch
     from torch import nn
@@ -435,10 +436,9 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         n_starts = max(2, q // 4)
     _initial(vae, oracle, data, rng, n_init, z0)
     gen = torch.Generator().manual_seed(seed)
-    head, own = _head_terms(vae, oracle) if use_head else (None, None)
-    width = dim + (0 if head is None else len(vae.properties))
-    net = nn.Sequential(nn.Linear(width, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, 1))
-    if own is not None:  # the head predicts the objective: the MLP starts as a zero correction
+    prior = _head_prior(vae, oracle) if use_head else None
+    net = nn.Sequential(nn.Linear(dim, 128), nn.SiLU(), nn.Linear(128, 128), nn.SiLU(), nn.Linear(128, 1))
+    if prior is not None:  # the head predicts the objective: the MLP starts as a zero correction
         nn.init.zeros_(net[-1].weight)
         nn.init.zeros_(net[-1].bias)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -446,14 +446,9 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
 
     def surrogate(z):
         """Predicted (internal, maximized) score in the run's standard units."""
-        if head is None:
-            return net(z)
-        h = head(z)
-        out = net(torch.cat([z, h], dim=1))
-        if own is not None:
-            model = vae.model
-            value = h[:, own] * model.prop_std[own] + model.prop_mean[own]
-            out = out + ((oracle.sign * value - scale["mean"]) / scale["sd"])[:, None]
+        out = net(z)
+        if prior is not None:
+            out = out + ((oracle.sign * prior(z) - scale["mean"]) / scale["sd"])[:, None]
         return out
 
     radius = math.sqrt(dim) + 2.0
@@ -500,19 +495,23 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         zp = torch.cat(path).numpy().astype(np.float64)
         with torch.no_grad():
             pred = surrogate(torch.tensor(zp, dtype=torch.float32)).numpy().reshape(-1)
-        smiles = vae.decode(zp.astype(np.float32), greedy=True)
-        chosen, seen = [], set()
-        for i in np.argsort(-pred, kind="stable"):
-            c = oracle.canonical(smiles[i])
-            if c is not None and c not in seen and not oracle.known(c):
-                seen.add(c)
-                chosen.append(i)
-                if len(chosen) == q:
-                    break
+        ranked = np.argsort(-pred, kind="stable")
+        chosen, picked, seen = [], [], set()
+        for b in range(0, len(ranked), 2 * q):  # decode the best-predicted points first, only as many as needed
+            block = ranked[b : b + 2 * q]
+            for i, smi in zip(block, vae.decode(zp[block].astype(np.float32), greedy=True)):
+                c = oracle.canonical(smi)
+                if c is not None and c not in seen and not oracle.known(c):
+                    seen.add(c)
+                    chosen.append(i)
+                    picked.append(smi)
+                    if len(chosen) == q:
+                        break
+            if len(chosen) == q:
+                break
         before = oracle.calls
         if chosen:
-            zc = zp[chosen]
-            data.add(zc, oracle([smiles[i] for i in chosen]), [smiles[i] for i in chosen])
+            data.add(zp[chosen], oracle(picked), picked)
         else:  # nothing new on the paths: spend the batch on prior draws (or draws around the start)
             _evaluate(vae, oracle, data, _draw(rng, q, dim, z0), rng, z0)
         stall = 0 if oracle.calls > before else stall + 1

@@ -82,19 +82,21 @@ def test_predict_and_score_columns(head_run, tmp_path, train_smiles):
                                                             atol=1e-3)
 
 
-def test_gradient_uses_the_head(head_run):
+def test_gradient_uses_the_head(head_run, train_smiles):
+    from molvae.objectives import get_objective
+
     run, _ = head_run
     vae = MolVAE.load(run)
-    oracle = opt_mod.Oracle(__import__("molvae.objectives", fromlist=["x"]).get_objective("logp"), 10)
-    head, own = opt_mod._head_terms(vae, oracle)
-    assert head is not None and own == vae.properties.index("logp")
-    oracle = opt_mod.Oracle(__import__("molvae.objectives", fromlist=["x"]).get_objective("qed"), 10)
-    assert opt_mod._head_terms(vae, oracle)[1] is None  # not a head property: the head is an input only
+    prior = opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("logp"), 10))
+    z = torch.from_numpy(vae.encode(train_smiles[:3]))
+    assert torch.allclose(prior(z), torch.from_numpy(vae.predict(train_smiles[:3])["pred_logp"].to_numpy()),
+                          atol=1e-5)
+    assert opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("qed"), 10)) is None  # not a head property
     res = opt_mod.optimize(vae, "logp", 60, method="gradient", seed=0)
     again = opt_mod.optimize(vae, "logp", 60, method="gradient", seed=0)
     assert res.summary["calls"] == 60 and res.log["smiles"].tolist() == again.log["smiles"].tolist()
     int8 = MolVAE.load(run, int8=True)
-    assert opt_mod._head_terms(int8, oracle) == (None, None)  # no gradient through int8: go without
+    assert opt_mod._head_prior(int8, opt_mod.Oracle(get_objective("logp"), 10)) is None  # no gradient in int8
 
 
 def test_frozen_vae_trains_the_head_alone(tmp_path, tiny_csv):
