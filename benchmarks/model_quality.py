@@ -53,10 +53,11 @@ def main():
     ap.add_argument("--rerank", type=int, default=1, help="likelihood re-ranking factor")
     ap.add_argument("--recon", type=int, default=300)
     ap.add_argument("--name", default=None, help="results file name (default: quality_<n>)")
+    ap.add_argument("--int8", action="store_true", help="dynamic int8 quantization (molvae sample --int8)")
     args = ap.parse_args()
     log = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
 
-    vae = MolVAE.load(args.model)
+    vae = MolVAE.load(args.model, int8=args.int8)
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
                     keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank)
@@ -78,7 +79,7 @@ def main():
     mu = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)])
     res["active_units"] = active_units(torch.from_numpy(mu[~np.isnan(mu).any(1)]))
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
-               relaxed=args.relaxed, rerank=args.rerank, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
+               relaxed=args.relaxed, rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
     name = args.name or f"quality_{args.n}"
     out = ROOT / "benchmarks" / "results"
@@ -92,7 +93,7 @@ def main():
              "|---" * (len(COLUMNS) + 3) + "|"]
     for k, row in MOSES.items():
         lines.append(f"| {k} (MOSES) | " + " | ".join(fmt(v) for v in row) + " | - | - |")
-    how = f"T={args.temperature}" + (", relaxed" if args.relaxed else "") + (f", rerank {args.rerank}" if args.rerank > 1 else "")
+    how = f"T={args.temperature}" + (", int8" if args.int8 else "") + (", relaxed" if args.relaxed else "") + (f", rerank {args.rerank}" if args.rerank > 1 else "")
     lines.append(f"| **molvae** ({how}, n={args.n:,}) | " + " | ".join(fmt(v) for v in ours)
                  + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']} |")
     if args.relaxed or args.rerank > 1:
