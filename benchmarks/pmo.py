@@ -162,6 +162,7 @@ def write_table(out_dir: Path, budget: int, tasks: list, methods: list, flagged:
     for p in sorted(out_dir.glob(f"*__b{budget}__s*.json")):
         r = json.loads(p.read_text())
         runs.setdefault((r["task"], r["method"]), []).append(r)
+    methods = [m for m in methods if any(k[1] == m for k in runs)]  # only the methods run at this budget
     tasks = [t for t in tasks if any((t, m) in runs for m in methods)]
     head = [f"molvae {m}" for m in methods] + ["REINVENT", "Graph GA", "SELFIES-VAE-BO", "Screening"]
     lines = [f"| Task | {' | '.join(head)} |", "|---" * (len(head) + 1) + "|"]
