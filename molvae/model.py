@@ -199,10 +199,8 @@ def kl_loss(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
     return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
 
 
-def property_loss(pred: torch.Tensor | None, target: torch.Tensor | None) -> torch.Tensor:
+def property_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the observed entries of standardized targets; NaN marks a missing value."""
-    if pred is None or target is None:
-        return torch.zeros((), device=pred.device if pred is not None else None)
     seen = torch.isfinite(target)
     err = torch.where(seen, pred.float() - torch.nan_to_num(target), torch.zeros_like(target))
     return err.pow(2).sum() / seen.sum().clamp(min=1)
