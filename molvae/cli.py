@@ -154,8 +154,11 @@ def cmd_prepare(args) -> int:
     if not Path(args.data).is_file():
         raise TrainError(f"training data not found: {args.data}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
+    props = [n.strip() for n in (args.properties or "").split(",") if n.strip()]
+    if len(set(props)) != len(props):
+        raise TrainError("properties are named more than once")
     vocab, ts = prepare(args.data, args.out, args.smiles_column, None, args.max_len or 0, args.workers,
-                        log=lambda m: print(m, file=sys.stderr, flush=True))
+                        log=lambda m: print(m, file=sys.stderr, flush=True), properties=props)
     bad = sum(ts.skipped.values())
     print(f"prepared {len(ts)} molecules ({bad} skipped: {ts.skipped}) with a {len(vocab)}-token vocabulary in"
           f" {Path(args.out) / 'prepared'}; train with: molvae train --data {args.data} --out {args.out}",
@@ -191,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--max-len", type=_positive("--max-len"), default=None)
+    p.add_argument("--properties", default=None,
+                   help="comma-separated property labels, as for train --properties (encoded once with the data)")
     p.add_argument("--workers", type=_positive("--workers"), default=os.cpu_count() or 1)
     p.set_defaults(func=cmd_prepare)
 
