@@ -49,7 +49,8 @@ class MolVAE:
 
     @classmethod
     def load(cls, path=None, device: str = "cpu", int8: bool = False) -> "MolVAE":
-        """The bundled model when path is None, else a model directory or a training output directory.
+        """The bundled model when path is None, else a model directory, a training output directory, or a
+        bundled model's name (`molvae.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
 
         device: cpu (default), cuda, mps or auto (CUDA, then MPS, then CPU). Sampling with a seed is
         reproducible on a given device; CPU and GPU draw different random numbers.

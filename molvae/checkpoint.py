@@ -183,11 +183,24 @@ def load_training_set(model_dir) -> np.ndarray | None:
     return h
 
 
+BUNDLED_MODELS = Path(__file__).parent / "models"
+
+
+def bundled_models() -> list[str]:
+    """Names of the models that ship with molvae (molvae/models/NAME), usable wherever a model path is."""
+    return sorted(d.name for d in BUNDLED_MODELS.iterdir() if (d / "model.json").exists()) \
+        if BUNDLED_MODELS.is_dir() else []
+
+
 def resolve_model_dir(path) -> Path:
-    """Accept a model directory, a training output directory (uses its model/ or checkpoint/), or .old."""
+    """Accept a model directory, a training output directory (uses its model/ or checkpoint/), .old, or the
+    name of a bundled model (`default`, `fast`) where no file or directory of that name exists."""
     p = Path(path)
+    if not p.exists() and str(path) in bundled_models():
+        return BUNDLED_MODELS / str(path)
     if not p.exists():
-        raise ModelError(f"model not found: {p}")
+        known = ", ".join(bundled_models())
+        raise ModelError(f"model not found: {p}" + (f" (bundled models: {known})" if known else ""))
     if (p / "model.json").exists():
         return p
     for sub in ("model", "checkpoint"):

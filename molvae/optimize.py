@@ -395,19 +395,33 @@ def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | No
 
 def _head_prior(vae, oracle):
     """The model's property head as a prior for the objective: a differentiable z -> predicted value (in the
-    objective's units) when the head predicts the objective itself, else None. An int8-quantized head has
-    no gradient, so it is not used."""
+    objective's units) when the head predicts the objective itself, or its terms (plogp_norm from logp, sa
+    and plogp: the ring term is plogp - logp + sa), else None. An int8-quantized head has no gradient, so it
+    is not used."""
     name = oracle.objective.name
     props = tuple(getattr(vae, "properties", ()) or ())
-    if name not in props:
+    if name != "plogp_norm" and name not in props:
+        return None
+    if name == "plogp_norm" and not {"logp", "sa", "plogp"} <= set(props):
         return None
     model = vae.model
     if any("quantized" in type(m).__module__ for m in model.prop_head.modules()):
         return None
     for p in model.prop_head.parameters():  # the head is read, never trained, here
         p.requires_grad_(False)
-    k = props.index(name)
-    return lambda z: model.predict_properties(z)[:, k]
+    if name != "plogp_norm":
+        k = props.index(name)
+        return lambda z: model.predict_properties(z)[:, k]
+    from .objectives import PLOGP_NORM
+
+    il, isa, ip = (props.index(n) for n in ("logp", "sa", "plogp"))
+
+    def plogp_norm(z):
+        pred = model.predict_properties(z)
+        terms = {"logp": pred[:, il], "sa": -pred[:, isa], "cycle": pred[:, ip] - pred[:, il] + pred[:, isa]}
+        return sum((terms[k] - m) / s for k, (m, s) in PLOGP_NORM.items())
+
+    return plogp_norm
 
 
 def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | None = None, steps: int = 8,

@@ -47,3 +47,41 @@ def test_a_missing_device_is_refused():
         MolVAE.load(device="cuda")
     with pytest.raises(ValueError, match="unknown device"):
         MolVAE.load(device="tpu")
+
+
+def test_fast_bundled_model_is_found_by_name_and_samples_realistic_molecules(tmp_path, monkeypatch):
+    from molvae import checkpoint
+
+    assert checkpoint.bundled_models() == ["default", "fast"]
+    monkeypatch.chdir(tmp_path)  # a bundled name resolves wherever the user is
+    vae = MolVAE.load("fast")
+    assert vae.path.name == "fast" and vae.model.cfg.dec_layers == 2 and vae.model.cfg.dec_hidden == 384
+    df = vae.sample(200, seed=0)
+    assert df["valid"].all() and df["smiles"].nunique() >= 190
+    mols = [chem.to_mol(s) for s in df["smiles"]]
+    assert np.mean([m.GetNumHeavyAtoms() for m in mols]) >= 15
+    assert np.mean([chem.has_aromatic_ring(m) for m in mols]) >= 0.85  # 0.94 measured on 10,000
+    smiles = moses_head(100, "moses_test_scaffolds.csv.gz")
+    assert vae.reconstruct(smiles)["recon_exact"].mean() >= 0.5  # 0.74 on 300 random scaffold-test molecules
+
+
+def test_fast_model_head_was_trained_jointly_and_predicts_held_out_properties():
+    from molvae import properties
+
+    vae = MolVAE.load("fast")
+    assert vae.properties == ("qed", "logp", "sa", "plogp", "tpsa", "mw")
+    smiles = moses_head(200, "moses_test.csv.gz")
+    pred = vae.predict(smiles).to_numpy()
+    mols = [chem.to_mol(s) for s in smiles]
+    for j, name in enumerate(vae.properties):
+        y = np.array([properties.get(name)(m) for m in mols])
+        r2 = 1 - np.mean((pred[:, j] - y) ** 2) / np.var(y)
+        assert r2 > 0.75, (name, r2)  # validation R2 0.87 (qed) to 0.98 (mw)
+
+
+def test_a_directory_of_the_same_name_wins_over_a_bundled_model(tmp_path, monkeypatch, tiny_model):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_model / "model", tmp_path / "fast")
+    assert MolVAE.load("fast").path.resolve() == (tmp_path / "fast").resolve()

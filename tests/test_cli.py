@@ -100,3 +100,13 @@ def test_rerank_keeps_the_most_likely(tiny_model):
     per_token = lambda df: df["loglik"] / (df["selfies"].str.count(r"\[") + 1)  # noqa: E731
     assert per_token(best).min() >= per_token(pool).median()
     assert set(best["smiles"]) <= set(pool["smiles"])
+
+
+def test_a_bundled_model_by_name(tmp_path):
+    out = tmp_path / "s.csv"
+    r = run("sample", "-n", "5", "--seed", "1", "--model", "fast", "-o", out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out)
+    assert len(df) == 5 and df["valid"].all()
+    r = run("sample", "--model", "quick")
+    assert r.returncode == 2 and "bundled models: default, fast" in r.stderr

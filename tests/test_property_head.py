@@ -99,6 +99,25 @@ def test_gradient_uses_the_head(head_run, train_smiles):
     assert opt_mod._head_prior(int8, opt_mod.Oracle(get_objective("logp"), 10)) is None  # no gradient in int8
 
 
+def test_plogp_norm_prior_is_built_from_the_heads_terms():
+    """plogp_norm is not a head output, but its three z-scored terms follow from the heads for logp, sa and
+    plogp (ring term = plogp - logp + sa); with the fast model's jointly trained head the prior tracks RDKit's
+    value on held-out molecules."""
+    from molvae import chem
+    from molvae.objectives import get_objective, plogp_norm
+    from tests.conftest import moses_head
+
+    vae = MolVAE.load("fast")
+    prior = opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("plogp_norm"), 10))
+    smiles = moses_head(200, "moses_test.csv.gz")
+    with torch.no_grad():
+        pred = prior(torch.from_numpy(vae.encode(smiles))).numpy()
+    y = np.array([plogp_norm(chem.to_mol(s)) for s in smiles])
+    assert 1 - np.mean((pred - y) ** 2) / np.var(y) > 0.75  # measured 0.86
+    default = MolVAE.load()  # its head has the terms too; a model without them has no prior
+    assert opt_mod._head_prior(default, opt_mod.Oracle(get_objective("plogp_norm"), 10)) is not None
+
+
 def test_frozen_vae_trains_the_head_alone(tmp_path, tiny_csv):
     """A head on the bundled model's latent space, the VAE left exactly as it was; it predicts held-out
     molecules' size and logP from mu."""
