@@ -28,9 +28,11 @@ Methods (z lives in the model's latent space, prior N(0, I)):
 Constrained mode (``start`` and ``similarity_min``): the search starts at mu(start); the start itself is the
 first oracle call; every molecule reported in the summary or :meth:`OptimizeResult.best` has Tanimoto
 similarity (Morgan radius 2, 2048 bits) >= ``similarity_min`` to the start, and the summary states the
-improvement over the start's score. Internally a molecule below the floor is worth
-``start_value - 1 - (similarity_min - similarity)`` (always worse than the start, and less bad the closer it
-is), so the optimizers are steered back towards the feasible region.
+improvement over the start's score. Similarity is checked before the objective: once the start is scored, a
+decoded molecule below the floor is not sent to the objective and costs no call (the summary counts them in
+``below_floor``); to the optimizer it is worth ``start_value - 1 - (similarity_min - similarity)`` (always
+worse than the start, and less bad the closer it is), so the search is steered back towards the feasible
+region.
 
 Internally every method maximizes (a minimized objective is negated); the log keeps the objective's own
 value in ``score``. Same seed, same run: numpy and torch draws come from generators seeded by ``seed``, and
@@ -119,6 +121,7 @@ class Oracle:
         self._start_fp = _fingerprint(chem.to_mol(start)) if start else None
         self.start_value: float | None = None  # internal value of the start, once scored
         self.cache: dict[str, tuple[float, float]] = {}  # canonical SMILES -> (internal value, similarity)
+        self.below: dict[str, float] = {}  # constrained mode: molecules below the floor (never scored) -> similarity
         self._canon: dict[str, str | None] = {}
         self.rows: list[dict] = []
         self.invalid = self.repeats = 0
@@ -146,7 +149,13 @@ class Oracle:
 
     def known(self, s) -> bool:
         c = self.canonical(s)
-        return c is not None and c in self.cache
+        return c is not None and (c in self.cache or c in self.below)
+
+    def _similarities(self, canon: list[str]) -> np.ndarray:
+        from rdkit import DataStructs
+
+        fps = [_fingerprint(chem.to_mol(c)) for c in canon]
+        return np.array(DataStructs.BulkTanimotoSimilarity(self._start_fp, fps), dtype=np.float64)
 
     def _target(self, value: float, sim: float) -> float:
         if self.similarity_min is None or sim >= self.similarity_min or self.start_value is None:
@@ -158,31 +167,33 @@ class Oracle:
 
     def __call__(self, smiles) -> np.ndarray:
         canon = [self.canonical(s) for s in smiles]
-        new = []
+        fresh = []
         for c in canon:
             if c is None:
                 self.invalid += 1
-            elif c in self.cache or c in new:
+            elif c in self.cache or c in self.below or c in fresh:
                 self.repeats += 1
-            elif self.calls + len(new) < self.budget:
-                new.append(c)
+            else:
+                fresh.append(c)
+        if fresh and self._start_fp is not None and self.start_value is not None:  # the floor is free to check
+            sims = self._similarities(fresh)
+            self.below.update((c, float(v)) for c, v in zip(fresh, sims) if v < self.similarity_min)
+            fresh = [c for c, v in zip(fresh, sims) if v >= self.similarity_min]
+        new = fresh[: max(0, self.budget - self.calls)]
         if new:
             self._score(new)
         out = np.full(len(canon), np.nan)
         for i, c in enumerate(canon):
             if c is not None and c in self.cache:
                 out[i] = self._target(*self.cache[c])
+            elif c is not None and c in self.below:
+                out[i] = self._target(-math.inf, self.below[c])
         return out
 
     def _score(self, new: list[str]) -> None:
         raw = np.asarray(self.objective(new), dtype=np.float64)
         comps = self.objective.components(new) if hasattr(self.objective, "components") else {}
-        sims = np.ones(len(new))
-        if self._start_fp is not None:
-            from rdkit import DataStructs
-
-            fps = [_fingerprint(chem.to_mol(c)) for c in new]
-            sims = np.array(DataStructs.BulkTanimotoSimilarity(self._start_fp, fps), dtype=np.float64)
+        sims = self._similarities(new) if self._start_fp is not None else np.ones(len(new))
         for j, c in enumerate(new):
             value = self.sign * raw[j]
             self.cache[c] = (value, float(sims[j]))
@@ -621,7 +632,7 @@ def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, second
     if oracle.start:
         start_score = None if oracle.start_value is None else float(oracle.sign * oracle.start_value)
         summary.update(start=oracle.start, start_score=start_score, similarity_min=oracle.similarity_min,
-                       feasible_calls=int(feasible.sum()))
+                       feasible_calls=int(feasible.sum()), below_floor=len(oracle.below))
         summary["improvement"] = (None if start_score is None or summary["best_score"] is None
                                   else oracle.sign * (summary["best_score"] - start_score))
         best_row = log[log["smiles"] == oracle.best_smiles]

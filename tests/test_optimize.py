@@ -141,6 +141,30 @@ def test_constrained_mode_reports_only_molecules_above_the_floor(method):
 
     assert sims[:5] == [round(tanimoto(m, START), 4) for m in log["smiles"][:5]]
     assert s["improvement"] > 0  # logp from paracetamol (0.68) is easy to raise within similarity 0.4
+    # the floor is checked before the objective: decodes below it cost no call and never reach the log
+    assert (log["similarity"] >= 0.4).all() and s["feasible_calls"] == 60 and s["below_floor"] > 0
+
+
+def test_molecules_below_the_floor_are_not_scored():
+    from molvae.optimize import Oracle
+
+    seen = []
+
+    class Spy:  # the logp objective, recording what it is asked to score
+        name, direction = "logp", "maximize"
+
+        def __call__(self, smiles):
+            seen.extend(smiles)
+            return get_objective("logp")(smiles)
+
+    oracle = Oracle(Spy(), budget=3, start=chem.canonical(START), similarity_min=0.4)
+    oracle([START])  # the start is scored first: its value anchors the penalty
+    far = "CCCCCCCCCCCC"
+    near = "CC(=O)Nc1ccc(OC)cc1"  # paracetamol's methyl ether, similarity >= 0.4
+    values = oracle([far, near, far])
+    assert seen == [chem.canonical(START), chem.canonical(near)] and oracle.calls == 2
+    assert values[0] == values[2] < oracle.start_value - 1 and np.isfinite(values[1])
+    assert oracle.known(far) and oracle.repeats == 1
 
 
 def test_bad_requests_raise_one_line_errors(vae):
