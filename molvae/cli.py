@@ -51,8 +51,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_model(p, runtime: bool = True):
-    p.add_argument("--model", default=None, help="model directory, or a bundled model's name: default (the default) or fast"
-                        " (smaller decoder, about 2.5x faster sampling; see the README)")
+    p.add_argument("--model", default=None,
+                   help="model directory, or a bundled model's name: default (the default) or fast (smaller"
+                        " decoder: 1.5-2x faster sampling, lower reconstruction; see the README)")
     if not runtime:  # commands whose workers load the model themselves, on the CPU
         return
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
