@@ -200,6 +200,7 @@ def write_table(out_dir: Path, budget: int, tasks: list, methods: list, flagged:
             pub_sums += np.array([p[0], p[2], p[4], p[5]])
         lines.append(f"| {t} | {' | '.join(cells)} |")
     label = "Sum" if len(full) == len(tasks) else f"Sum over the {len(full)} tasks with every method"
+
     def cell(m, v, bold=False):
         if m not in complete and complete:
             return f"n/a ({sum((t, m) in runs for t in tasks)} of {len(tasks)} tasks)"

@@ -151,14 +151,12 @@ def cmd_train(args) -> int:
 def cmd_prepare(args) -> int:
     from pathlib import Path
 
-    from .train import TrainError, prepare
+    from .train import TrainError, parse_properties, prepare
 
     if not Path(args.data).is_file():
         raise TrainError(f"training data not found: {args.data}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    props = [n.strip() for n in (args.properties or "").split(",") if n.strip()]
-    if len(set(props)) != len(props):
-        raise TrainError("properties are named more than once")
+    props = parse_properties(args.properties or "")
     vocab, ts = prepare(args.data, args.out, args.smiles_column, None, args.max_len or 0, args.workers,
                         log=lambda m: print(m, file=sys.stderr, flush=True), properties=props)
     bad = sum(ts.skipped.values())

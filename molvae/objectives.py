@@ -561,13 +561,18 @@ PLOGP_NORM = {"logp": (2.4570953396190123, 1.434324401111988), "sa": (-3.0525811
               "cycle": (-0.0485696876403053, 0.2860212110245455)}
 
 
+def plogp_norm_of_terms(logp, sa, cycle):
+    """plogp_norm from its terms logP, SA and the ring term -max(largest ring - 6, 0): numbers or tensors
+    (the gradient method builds its prior from a property head's predictions this way)."""
+    terms = {"logp": logp, "sa": -sa, "cycle": cycle}
+    return sum((terms[k] - m) / s for k, (m, s) in PLOGP_NORM.items())
+
+
 def plogp_norm(mol: Chem.Mol) -> float:
     """Sum of the z-scored terms logP, -SA and -max(largest ring - 6, 0) (see PLOGP_NORM). Rings come from
     RDKit's ring perception (as in :func:`molvae.properties.plogp`), where the original code took the longest
     cycle of a networkx cycle basis; they agree except for rare bridged systems."""
-    terms = {"logp": Crippen.MolLogP(mol), "sa": -properties.sa(mol),
-             "cycle": -max(properties.largest_ring(mol) - 6, 0)}
-    return sum((terms[k] - m) / s for k, (m, s) in PLOGP_NORM.items())
+    return plogp_norm_of_terms(Crippen.MolLogP(mol), properties.sa(mol), -max(properties.largest_ring(mol) - 6, 0))
 
 
 _BUILTIN_DIRECTION = {"sa": ("minimize", INVALID_SA), "lipinski_violations": ("minimize", INVALID_MINIMIZE),

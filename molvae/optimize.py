@@ -175,13 +175,15 @@ class Oracle:
                 self.repeats += 1
             else:
                 fresh.append(c)
-        if fresh and self._start_fp is not None and self.start_value is not None:  # the floor is free to check
-            sims = self._similarities(fresh)
+        sims = self._similarities(fresh) if fresh and self._start_fp is not None else np.ones(len(fresh))
+        if self._start_fp is not None and self.start_value is not None:  # the floor is free to check
             self.below.update((c, float(v)) for c, v in zip(fresh, sims) if v < self.similarity_min)
-            fresh = [c for c, v in zip(fresh, sims) if v >= self.similarity_min]
-        new = fresh[: max(0, self.budget - self.calls)]
+            keep = sims >= self.similarity_min
+            fresh, sims = [c for c, k in zip(fresh, keep) if k], sims[keep]
+        room = max(0, self.budget - self.calls)
+        new, sims = fresh[:room], sims[:room]
         if new:
-            self._score(new)
+            self._score(new, sims)
         out = np.full(len(canon), np.nan)
         for i, c in enumerate(canon):
             if c is not None and c in self.cache:
@@ -190,10 +192,10 @@ class Oracle:
                 out[i] = self._target(-math.inf, self.below[c])
         return out
 
-    def _score(self, new: list[str]) -> None:
+    def _score(self, new: list[str], sims: np.ndarray) -> None:
+        """Send new molecules to the objective; sims: their similarity to the start (ones without one)."""
         raw = np.asarray(self.objective(new), dtype=np.float64)
         comps = self.objective.components(new) if hasattr(self.objective, "components") else {}
-        sims = self._similarities(new) if self._start_fp is not None else np.ones(len(new))
         for j, c in enumerate(new):
             value = self.sign * raw[j]
             self.cache[c] = (value, float(sims[j]))
@@ -411,9 +413,7 @@ def _head_prior(vae, oracle):
     is not used."""
     name = oracle.objective.name
     props = tuple(getattr(vae, "properties", ()) or ())
-    if name != "plogp_norm" and name not in props:
-        return None
-    if name == "plogp_norm" and not {"logp", "sa", "plogp"} <= set(props):
+    if not ({"logp", "sa", "plogp"} if name == "plogp_norm" else {name}) <= set(props):
         return None
     model = vae.model
     if any("quantized" in type(m).__module__ for m in model.prop_head.modules()):
@@ -423,14 +423,13 @@ def _head_prior(vae, oracle):
     if name != "plogp_norm":
         k = props.index(name)
         return lambda z: model.predict_properties(z)[:, k]
-    from .objectives import PLOGP_NORM
+    from .objectives import plogp_norm_of_terms
 
     il, isa, ip = (props.index(n) for n in ("logp", "sa", "plogp"))
 
-    def plogp_norm(z):
+    def plogp_norm(z):  # plogp = logp - sa + ring term
         pred = model.predict_properties(z)
-        terms = {"logp": pred[:, il], "sa": -pred[:, isa], "cycle": pred[:, ip] - pred[:, il] + pred[:, isa]}
-        return sum((terms[k] - m) / s for k, (m, s) in PLOGP_NORM.items())
+        return plogp_norm_of_terms(pred[:, il], pred[:, isa], pred[:, ip] - pred[:, il] + pred[:, isa])
 
     return plogp_norm
 

@@ -103,12 +103,7 @@ class TrainConfig:
             raise TrainError(f"seed must be in [0, 2^31), got {self.seed}")
         if self.checkpoint_minutes <= 0 or self.grad_clip <= 0:
             raise TrainError("checkpoint-minutes and grad-clip must be positive")
-        if isinstance(self.properties, str):
-            self.properties = [p.strip() for p in self.properties.split(",") if p.strip()]
-        if not isinstance(self.properties, (list, tuple)) or not all(isinstance(p, str) and p for p in self.properties):
-            raise TrainError(f"properties must be a list of names, got {self.properties!r}")
-        if len(set(self.properties)) != len(self.properties):
-            raise TrainError("properties are named more than once")
+        self.properties = parse_properties(self.properties)
         if self.property_weight < 0:
             raise TrainError("property-weight must not be negative")
         if self.freeze_vae and not (self.init_from and self.properties):
@@ -156,6 +151,17 @@ def versions() -> dict:
 
 
 # -- data preparation -------------------------------------------------------------------------------------
+def parse_properties(value) -> list[str]:
+    """Property-head names from a comma-separated string or a list; one-line errors for junk or repeats."""
+    if isinstance(value, str):
+        value = [p.strip() for p in value.split(",") if p.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) and p for p in value):
+        raise TrainError(f"properties must be a list of names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise TrainError("properties are named more than once")
+    return list(value)
+
+
 def _encode_chunk(job) -> list[tuple]:
     """(canonical SMILES, SELFIES, reason) for each SMILES, plus the computed property values (NaN where
     RDKit cannot compute one)."""
