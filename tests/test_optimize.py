@@ -122,6 +122,35 @@ def test_gradient_moves_towards_better_molecules():
     assert rest.mean() > first.mean() + 0.3
 
 
+def test_gradient_caps_the_decodes_spent_on_paths_to_known_molecules(vae, monkeypatch):
+    """Tiny steps and no jitter: every path decodes to its start, a known molecule. Between two oracle calls
+    the method decodes at most max_decode * q path points, then q prior draws; it still spends the budget."""
+    events, decode, call = [], vae.decode, Oracle.__call__
+
+    def counting_decode(z, **kw):
+        events.append(len(z))
+        return decode(z, **kw)
+
+    def marking_call(self, smiles):
+        events.append(None)
+        return call(self, smiles)
+
+    monkeypatch.setattr(vae, "decode", counting_decode)
+    monkeypatch.setattr(Oracle, "__call__", marking_call)
+    q = 10
+    r = optimize(vae, "logp", 100, method="gradient", seed=0, batch_size=q, step_size=1e-3, noise=0.0,
+                 max_decode=4, grow_max=1.0)
+    gaps, run = [], 0
+    for e in events:
+        if e is None:
+            gaps.append(run)
+            run = 0
+        else:
+            run += e
+    assert len(r.log) == 100 and r.log["smiles"].is_unique
+    assert max(gaps) == 4 * q + q  # the cap was reached (two blocks of 2q path points, then q prior draws)
+
+
 @pytest.mark.parametrize("method", ["random", "bo"])
 def test_constrained_mode_reports_only_molecules_above_the_floor(method):
     if method == "bo":
