@@ -219,6 +219,10 @@ def cmd_map(args) -> int:
     return 0
 
 
+_EARLY = {"stalled": ", stopped early: no new molecules",
+          "below_limit": ", stopped early: 20 x budget molecules below the similarity floor"}
+
+
 def cmd_optimize(args) -> int:
     import json
     from pathlib import Path
@@ -255,7 +259,7 @@ def cmd_optimize(args) -> int:
     fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
             f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
-            f" decodes{', stopped early: no new molecules' if s['stopped'] == 'stalled' else ''}); "
+            f" decodes{_EARLY.get(s['stopped'], '')}); "
             f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
             f"top-10 AUC {s['auc_top10']:.4f}")
     if args.start:

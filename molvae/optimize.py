@@ -32,7 +32,10 @@ improvement over the start's score. Similarity is checked before the objective: 
 decoded molecule below the floor is not sent to the objective and costs no call (the summary counts them in
 ``below_floor``); to the optimizer it is worth ``start_value - 1 - (similarity_min - similarity)`` (always
 worse than the start, and less bad the closer it is), so the search is steered back towards the feasible
-region.
+region. A below-floor molecule counts as progress for the stall rule (it is a new molecule, and free), so a
+method keeps searching for the feasible region instead of stopping after a few batches below the floor; to
+keep that search finite, a run also stops after ``below_limit`` distinct molecules below the floor (20 times
+the budget by default; ``stopped = "below_limit"``).
 
 Internally every method maximizes (a minimized objective is negated); the log keeps the objective's own
 value in ``score``. Same seed, same run: numpy and torch draws come from generators seeded by ``seed``, and
@@ -114,8 +117,9 @@ class Oracle:
     """
 
     def __init__(self, objective, budget: int, start: str | None = None, similarity_min: float | None = None,
-                 progress: bool = False):
+                 progress: bool = False, below_limit: int | None = None):
         self.objective, self.budget = objective, int(budget)
+        self.below_limit = 20 * self.budget if below_limit is None else int(below_limit)
         self.sign = 1.0 if objective.direction == "maximize" else -1.0
         self.start, self.similarity_min = start, similarity_min
         self._start_fp = _fingerprint(chem.to_mol(start)) if start else None
@@ -137,8 +141,19 @@ class Oracle:
         return len(self.rows)
 
     @property
+    def seen(self) -> int:
+        """Distinct valid molecules met so far: the scored ones and, in constrained mode, those below the floor."""
+        return len(self.rows) + len(self.below)
+
+    @property
+    def stop_reason(self) -> str | None:
+        if self.calls >= self.budget:
+            return "budget"
+        return "below_limit" if len(self.below) >= self.below_limit else None
+
+    @property
     def exhausted(self) -> bool:
-        return self.calls >= self.budget
+        return self.stop_reason is not None
 
     def canonical(self, s) -> str | None:
         if not isinstance(s, str) or not s:
@@ -253,8 +268,8 @@ class _Data:
 def _evaluate(vae, oracle: Oracle, data: _Data, z: np.ndarray, rng, z0=None, refill: int = 3) -> int:
     """Decode z, score the molecules and record the answered points; invalid decodes are replaced by fresh
     prior draws, or draws around the start in constrained mode (up to ``refill`` rounds). Returns the number of
-    new oracle calls."""
-    before = oracle.calls
+    new molecules (oracle calls, and molecules below the floor in constrained mode)."""
+    before = oracle.seen
     for _ in range(refill + 1):
         if oracle.exhausted or not len(z):
             break
@@ -263,7 +278,7 @@ def _evaluate(vae, oracle: Oracle, data: _Data, z: np.ndarray, rng, z0=None, ref
         data.add(z, y, smiles)
         bad = np.array([oracle.canonical(s) is None for s in smiles])
         z = _draw(rng, int(bad.sum()), z.shape[1], z0)
-    return oracle.calls - before
+    return oracle.seen - before
 
 
 def _draw(rng, n: int, dim: int, z0=None) -> np.ndarray:
@@ -287,7 +302,7 @@ def _random(vae, oracle, data, rng, q: int, z0=None, max_stall: int = 20, **_):
     stall = 0
     while not oracle.exhausted and stall < max_stall:
         stall = 0 if _evaluate(vae, oracle, data, _draw(rng, q, vae.latent_dim, z0), rng, z0) else stall + 1
-    return "budget" if oracle.exhausted else "stalled"
+    return oracle.stop_reason or "stalled"
 
 
 def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | None = None, bound: float = 4.0,
@@ -403,7 +418,7 @@ def _bo(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: int | No
             if length < length_min or not new:
                 spent.add(data.smiles[c])
                 length, succ, fail, region_best = length_init, 0, 0, -math.inf
-    return "budget" if oracle.exhausted else "stalled"
+    return oracle.stop_reason or "stalled"
 
 
 def _head_prior(vae, oracle):
@@ -544,13 +559,13 @@ def _gradient(vae, oracle, data, rng, q: int, z0=None, seed: int = 0, n_init: in
         # paths that decode mostly to known molecules step further next time; mostly new ones, less far
         found = len(chosen) / max(decoded, 1)
         grow = min(grow * 1.5, grow_max) if found < 0.25 else max(grow / 1.5, 1.0) if found > 0.6 else grow
-        before = oracle.calls
+        before = oracle.seen
         if chosen:
             data.add(zp[chosen], oracle(picked), picked)
         else:  # nothing new on the paths: spend the batch on prior draws (or draws around the start)
             _evaluate(vae, oracle, data, _draw(rng, q, dim, z0), rng, z0)
-        stall = 0 if oracle.calls > before else stall + 1
-    return "budget" if oracle.exhausted else "stalled"
+        stall = 0 if oracle.seen > before else stall + 1
+    return oracle.stop_reason or "stalled"
 
 
 _METHODS = {"random": _random, "bo": _bo, "gradient": _gradient}
@@ -590,10 +605,11 @@ def check_request(objective, budget, method: str = "bo", start=None, similarity_
 
 def optimize(vae, objective, budget: int, method: str = "bo", start: str | None = None,
              similarity_min: float | None = None, seed: int = 0, batch_size: int | None = None,
-             progress: bool = False, **options) -> OptimizeResult:
+             progress: bool = False, below_limit: int | None = None, **options) -> OptimizeResult:
     """Optimize ``objective`` (a spec for :func:`molvae.objectives.get_objective`, or an objective) over the
     latent space of ``vae`` with at most ``budget`` distinct molecules scored. ``start`` (+ ``similarity_min``,
-    default 0.4 when a start is given) turns on constrained mode. ``options`` go to the method (see
+    default 0.4 when a start is given) turns on constrained mode; ``below_limit`` bounds the free molecules below
+    the floor (20 x budget by default). ``options`` go to the method (see
     :func:`_bo`, :func:`_gradient`)."""
     import torch
 
@@ -607,7 +623,7 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
             raise OptimizeError(f"the start molecule cannot be encoded by this model ({why[0]}): {canon}")
         z0 = vae.encode([canon])[0].astype(np.float64)
     q = batch_size or default_batch_size(method, budget)
-    oracle = Oracle(obj, budget, canon, similarity_min, progress)
+    oracle = Oracle(obj, budget, canon, similarity_min, progress, below_limit)
     data = _Data(vae.latent_dim)
     rng = np.random.default_rng(seed)
     t = time.time()

@@ -196,6 +196,20 @@ def test_molecules_below_the_floor_are_not_scored():
     assert oracle.known(far) and oracle.repeats == 1
 
 
+def test_molecules_below_the_floor_count_as_progress_up_to_a_limit(vae):
+    oracle = Oracle(get_objective("logp"), budget=5, start=chem.canonical(START), similarity_min=0.4,
+                    below_limit=2)
+    oracle([START])
+    assert oracle.seen == 1 and not oracle.exhausted
+    oracle(["CCCCCCCCCCCC", "CCCCCCCCCCCC", "c1ccccc1"])  # two distinct molecules below the floor, no call
+    assert oracle.calls == 1 and oracle.seen == 3 and oracle.exhausted and oracle.stop_reason == "below_limit"
+    # a run whose every decode lands below the floor stops at the limit, not after a few batches, and says why
+    r = optimize(vae, "logp", 20, method="random", start="C1CC2CC1C1C3CCC(C3)C21", similarity_min=0.95,
+                 batch_size=10, below_limit=150)
+    s = r.summary
+    assert s["calls"] < 20 and s["stopped"] == "below_limit" and 150 <= s["below_floor"] < 160
+
+
 def test_bad_requests_raise_one_line_errors(vae):
     for kwargs, msg in [(dict(budget=0), "budget must be a positive"),
                         (dict(method="annealing"), "unknown method"),
