@@ -359,7 +359,8 @@ JT-VAE's numbers come from its own BO over its latent space (not budget-matched 
 Starts: the lowest-plogp_norm molecules among the first 20,000 of the MOSES test split (JT-VAE used the 800
 lowest of the ZINC test set, which we do not have, so the numbers are not like-for-like). Improvement: best
 plogp_norm with Tanimoto (Morgan r2, 2048) >= the floor, minus the start's (0 when nothing better was found);
-success: improvement > 0. The floor is checked before the objective, so decodes below it cost no call. These
+success: improvement > 0. The floor is checked before the objective, so decodes below it cost no call; they
+count as progress, so a run searches on through them, up to 20 x its budget of such molecules. These
 MOSES starts are far from the training distribution (the default model reconstructs 5 of the first 20 exactly,
 `fast` none), so the latent neighbourhood of many of them decodes to nothing above the floor. JT-VAE's row is
 its paper's Table 3 (quoted, not re-run here).
