@@ -219,10 +219,6 @@ def cmd_map(args) -> int:
     return 0
 
 
-_EARLY = {"stalled": ", stopped early: no new molecules",
-          "below_limit": ", stopped early: 20 x budget molecules below the similarity floor"}
-
-
 def cmd_optimize(args) -> int:
     import json
     from pathlib import Path
@@ -257,9 +253,12 @@ def cmd_optimize(args) -> int:
         tmp.write_text(json.dumps({**s, "best": best}, indent=2, default=float) + "\n")
         tmp.replace(args.summary)
     fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
+    early = {"stalled": ", stopped early: no new molecules",
+             "below_limit": f", stopped early: reached the limit of {s.get('below_limit')} molecules below the similarity floor",
+             }.get(s["stopped"], "")
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
             f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
-            f" decodes{_EARLY.get(s['stopped'], '')}); "
+            f" decodes{early}); "
             f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
             f"top-10 AUC {s['auc_top10']:.4f}")
     if args.start:

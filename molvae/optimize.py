@@ -658,7 +658,8 @@ def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, second
     if oracle.start:
         start_score = None if oracle.start_value is None else float(oracle.sign * oracle.start_value)
         summary.update(start=oracle.start, start_score=start_score, similarity_min=oracle.similarity_min,
-                       feasible_calls=int(feasible.sum()), below_floor=len(oracle.below))
+                       feasible_calls=int(feasible.sum()), below_floor=len(oracle.below),
+                       below_limit=oracle.below_limit)
         summary["improvement"] = (None if start_score is None or summary["best_score"] is None
                                   else oracle.sign * (summary["best_score"] - start_score))
         best_row = log[log["smiles"] == oracle.best_smiles]
