@@ -254,7 +254,8 @@ def cmd_optimize(args) -> int:
         tmp.replace(args.summary)
     fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
     early = {"stalled": ", stopped early: no new molecules",
-             "below_limit": f", stopped early: reached the limit of {s.get('below_limit')} molecules below the similarity floor",
+             "below_limit": f", stopped early: reached the limit of {s.get('below_limit')} molecules below the"
+                            " similarity floor",
              }.get(s["stopped"], "")
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
             f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
