@@ -7,10 +7,12 @@
   molecules, which no model trained on MOSES train has seen;
 - active latent units (Burda et al. 2016) over 2,000 MOSES test molecules.
 
-Writes benchmarks/results/<name>.json and a markdown table with the published MOSES rows beside ours
+Writes benchmarks/results/<name>.json (with the provenance fields of benchmarks/provenance.py: weights sha256,
+commit, cores, date) and, from that JSON, a markdown table with the published MOSES rows beside ours
 (Polykovskiy et al. 2020, github.com/molecularsets/moses README: mean over 3 runs, 30,000 samples each).
 
     python benchmarks/model_quality.py -n 30000 [--model DIR] [--temperature T] [--latent-scale S]
+    python benchmarks/model_quality.py --name quality_10000 --table-only    # rewrite the .md from the .json
 
 Novelty is against the full MOSES train split when data/moses_train_full.csv.gz is present (see
 data/README.md), else against the model's own training set; the table says which.
@@ -22,12 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from molvae import data, metrics
-from molvae.api import MolVAE
-from molvae.checkpoint import load_training_set
-from molvae.model import active_units
+from provenance import markdown_line, record
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["Valid", "Unique@10k", "FCD/Test", "FCD/TestSF", "SNN/Test", "Frag/Test", "Scaf/Test", "IntDiv",
@@ -54,10 +52,25 @@ def main():
     ap.add_argument("--recon", type=int, default=300)
     ap.add_argument("--name", default=None, help="results file name (default: quality_<n>)")
     ap.add_argument("--int8", action="store_true", help="dynamic int8 quantization (molvae sample --int8)")
+    ap.add_argument("--table-only", action="store_true", help="rewrite <name>.md from <name>.json")
     args = ap.parse_args()
     log = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
+    name = args.name or f"quality_{args.n}"
+    out = ROOT / "benchmarks" / "results"
+    if args.table_only:
+        text = markdown(json.loads((out / f"{name}.json").read_text()))
+        (out / f"{name}.md").write_text(text)
+        print(text, end="")
+        return
+
+    from molvae import data, metrics
+    from molvae.api import MolVAE
+    from molvae.checkpoint import load_training_set
+    from molvae.model import active_units
+    import torch
 
     vae = MolVAE.load(args.model, int8=args.int8)
+    prov = record({args.model or "default": vae})
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
                     keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank)
@@ -81,11 +94,16 @@ def main():
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
                relaxed=args.relaxed, rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
-    name = args.name or f"quality_{args.n}"
-    out = ROOT / "benchmarks" / "results"
+    res.update(prov)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    text = markdown(res)
+    (out / f"{name}.md").write_text(text)
+    print(text, end="")
 
+
+def markdown(res: dict) -> str:
+    """The markdown table of one results JSON: published MOSES rows, ours, and the JSON's other numbers."""
     ours = [res["valid"], res.get("unique@10000"), res["fcd"], res["fcd_sf"], res["snn"], res["frag"], res["scaf"],
             res["intdiv1"], res["filters"], res["novelty"]]
     fmt = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
@@ -93,17 +111,16 @@ def main():
              "|---" * (len(COLUMNS) + 3) + "|"]
     for k, row in MOSES.items():
         lines.append(f"| {k} (MOSES) | " + " | ".join(fmt(v) for v in row) + " | - | - |")
-    how = f"T={args.temperature}" + (", int8" if args.int8 else "") + (", relaxed" if args.relaxed else "") + (f", rerank {args.rerank}" if args.rerank > 1 else "")
-    lines.append(f"| **molvae** ({how}, n={args.n:,}) | " + " | ".join(fmt(v) for v in ours)
+    how = (f"T={res['temperature']}" + (f", latent scale {res['latent_scale']}" if res["latent_scale"] != 1 else "")
+           + (", int8" if res.get("int8") else "") + (", relaxed" if res["relaxed"] else "")
+           + (f", rerank {res['rerank']}" if res["rerank"] > 1 else ""))
+    lines.append(f"| **molvae** ({how}, n={res['n']:,}) | " + " | ".join(fmt(v) for v in ours)
                  + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']} |")
-    if args.relaxed or args.rerank > 1:
-        lines.append(f"\nValid counts RDKit-accepted molecules among the kept ones; {df.attrs['drawn']:,} draws"
-                     f" gave the {args.n:,} kept (relaxed constraints reject decoder mistakes, re-ranking keeps"
-                     " the most likely).")
-    lines.append(f"\nNovelty against {novelty_vs}. Heavy atoms {res['heavy_atoms']:.1f}, share with an aromatic"
-                 f" ring {res['aromatic_share']:.3f} (MOSES train 0.986). Sampling took {sample_s:.0f}s.")
-    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines += ["", f"Model: {res['model']}. Novelty against: {res['novelty_vs']}. Draws: {res['draws']:,} for"
+              f" {res['n']:,} kept. Heavy atoms: {res['heavy_atoms']:.1f}. Share with an aromatic ring:"
+              f" {res['aromatic_share']:.3f}. Sampling seconds: {res['sample_seconds']:.0f}.",
+              "", markdown_line(res)]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 # benchmarks/pmo.py in the background (it writes one JSON per finished run and skips runs already there),
 # wait up to LIMIT seconds, and copy the finished runs to $OUT. A second call with the same arguments
 # (while the machine is warm) waits for the rest. Finished runs come back as $OUT/pmo_runs.tgz.  Usage:
-#   LIMIT=540 JOBS="bo:15:qed,median1:1,2" bash benchmarks/pmo_device.sh
-# JOBS: space-separated METHOD:PROCESSES:TASKS:SEEDS groups, run side by side.
+#   MOLVAE_COMMIT=<git rev-parse HEAD here> LIMIT=540 JOBS="bo:15:qed,median1:1,2" bash benchmarks/pmo_device.sh
+# JOBS: space-separated METHOD:PROCESSES:TASKS:SEEDS groups, run side by side. MOLVAE_COMMIT: the commit of the
+# copied working tree, which has no .git there; each run's JSON records it (benchmarks/provenance.py).
 LIMIT=${LIMIT:-540}
 BUDGET=${BUDGET:-10000}
-export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MOLVAE_COMMIT=${MOLVAE_COMMIT:-}
+[ -n "$MOLVAE_COMMIT" ] || echo "MOLVAE_COMMIT is not set: the runs will record commit null"
 if [ -d .whl ] && [ ! -d /tmp/site ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
 fi

@@ -9,9 +9,14 @@
    whole process tree (sampled every 0.2 s), to show memory stays bounded.
 
     python benchmarks/score_speed.py [-n 20000] [--big 1000000 [--only-big] [--keep OUT.parquet]]
+
+Writes benchmarks/results/score_speed.json (score_memory.json with --only-big), with the provenance fields of
+benchmarks/provenance.py (the weights are the bundled default model's, which full scoring uses), and, from it,
+the .md table.
 """
 import argparse
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from provenance import markdown_line, record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,19 +102,18 @@ def main():
     src.write_text("SMILES\n" + "\n".join(smiles) + "\n")
     molvae = [sys.executable, "-m", "molvae", "score", str(src), "--quiet"]
 
-    lines = [f"| what ({os.cpu_count()} cores) | seconds | rows/s | peak RSS (MiB) |", "|---|---|---|---|"]
+    prov = record({} if args.only_big else {"default": "default"})  # full scoring: the bundled default model
+    res = {"rows": {}}
     if not args.only_big:
         t = time.time()
         serial_loop(smiles)
         t_serial = time.time() - t
         t_props, mem_props = run_tree([*molvae, "-o", str(tmp / "p.csv"), "--no-model"])
         t_full, mem_full = run_tree([*molvae, "-o", str(tmp / "f.csv")])
-        n = f"{args.n:,} MOSES test molecules"
-        lines += [
-            f"| plain serial RDKit loop, same columns, {n} | {t_serial:.1f} | {args.n / t_serial:,.0f} | - |",
-            f"| `molvae score --no-model`, {n} | {t_props:.1f} | {args.n / t_props:,.0f} | {mem_props:,.0f} |",
-            f"| `molvae score` (bundled model), {n} | {t_full:.1f} | {args.n / t_full:,.0f} | {mem_full:,.0f} |",
-        ]
+        res["rows"].update(serial={"rows": args.n, "seconds": round(t_serial, 1), "peak_rss_mib": None},
+                           no_model={"rows": args.n, "seconds": round(t_props, 1), "peak_rss_mib": round(mem_props)},
+                           model={"rows": args.n, "seconds": round(t_full, 1), "peak_rss_mib": round(mem_full)})
+        res["props_over_serial"] = round(t_props / t_serial, 2)
     if args.big:
         full = ROOT / "data" / "moses_train_full.csv.gz"
         if not full.exists():
@@ -120,14 +126,32 @@ def main():
                 fout.write(line)
         t_big, mem_big = run_tree([sys.executable, "-m", "molvae", "score", str(big), "--quiet", "--no-model",
                                    "-o", str(args.keep or tmp / "big_out.parquet")])
-        lines.append(f"| `molvae score --no-model`, {args.big:,} MOSES train rows -> parquet | {t_big:.0f} |"
-                     f" {args.big / t_big:,.0f} | {mem_big:,.0f} |")
-    if not args.only_big:
-        lines.append(f"\nproperties-only time / serial loop time: {t_props / t_serial:.2f} (target <= 0.67)")
-    print("\n".join(lines))
+        res["rows"]["big_no_model"] = {"rows": args.big, "seconds": round(t_big, 1), "peak_rss_mib": round(mem_big)}
+    res.update(prov)
+    name = "score_memory" if args.only_big else "score_speed"
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / ("score_memory.md" if args.only_big else "score_speed.md")).write_text("\n".join(lines) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
+    text = markdown(res)
+    (out / f"{name}.md").write_text(text)
+    print(text, end="")
+
+
+LABELS = {"serial": "plain serial RDKit loop, same columns, {n} MOSES test molecules",
+          "no_model": "`molvae score --no-model`, {n} MOSES test molecules",
+          "model": "`molvae score` (bundled model), {n} MOSES test molecules",
+          "big_no_model": "`molvae score --no-model`, {n} MOSES train rows -> parquet"}
+
+
+def markdown(res: dict) -> str:
+    lines = [f"| what ({res['cores']} cores) | seconds | rows/s | peak RSS (MiB) |", "|---|---|---|---|"]
+    for key, r in res["rows"].items():
+        mem = "-" if r["peak_rss_mib"] is None else f"{r['peak_rss_mib']:,}"
+        what = LABELS[key].format(n=f"{r['rows']:,}")
+        lines.append(f"| {what} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:,.0f} | {mem} |")
+    if "props_over_serial" in res:
+        lines += ["", f"properties-only time / serial loop time: {res['props_over_serial']:.2f} (target <= 0.67)"]
+    return "\n".join(lines + ["", markdown_line(res)]) + "\n"
 
 
 if __name__ == "__main__":

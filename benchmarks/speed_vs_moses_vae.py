@@ -17,7 +17,11 @@ Sampling: molvae's valid molecules/s are measured with the bundled models; the b
 here, so its valid molecules/s are its sequences/s times its published validity (0.9767).
 
     python benchmarks/speed_vs_moses_vae.py
+
+Writes benchmarks/results/speed_vs_moses_vae.json (every rate, with the provenance fields of
+benchmarks/provenance.py for both bundled models) and, from it, speed_vs_moses_vae.md.
 """
+import json
 import subprocess
 import sys
 import time
@@ -32,6 +36,7 @@ from molvae import data, tokens
 from molvae.api import MolVAE
 from molvae.model import VAE, ModelConfig, kl_loss
 from molvae.tokens import Vocab
+from provenance import markdown_line, record
 
 ROOT = Path(__file__).resolve().parent.parent
 MOSES_VAE_VALIDITY = 0.9767
@@ -86,6 +91,7 @@ def time_steps(step, batches, warm=2):
 
 def main():
     torch.set_num_threads(2)
+    prov = record({"default": "default", "fast": "fast"})
     smiles = data.read_smiles(ROOT / "data" / "moses_train_300k.csv.gz")[:14 * 512]
     rng = np.random.default_rng(0)
 
@@ -155,25 +161,41 @@ def main():
     subprocess.run([sys.executable, "-m", "molvae", "--help"], check=True, capture_output=True)
     help_s = time.time() - t
 
-    b32, b1024 = base32_seq_s * MOSES_VAE_VALIDITY, base_seq_s * MOSES_VAE_VALIDITY
-    rows = [
-        "| measure (2-core CPU, one run) | MOSES VAE defaults (ours, re-implemented) | molvae | ratio |",
-        "|---|---|---|---|",
-        f"| training, molecules/s | {base_train:,.0f} | {ours_train:,.0f} | {ours_train / base_train:.1f}x |",
-        f"| `molvae sample -n 10`, cold start | - | {cold:.1f} s | - |",
-        f"| `molvae --help` | - | {help_s:.2f} s | - |",
-        "",
-        "| sampling, valid molecules/s | molvae | vs baseline at MOSES's sampling default, batches of 32"
-        f" ({b32:,.0f}/s = sequences/s x 0.9767) | vs baseline in one batch of 1024 ({b1024:,.0f}/s) |",
-        "|---|---|---|---|",
-    ]
-    for (name, int8), r in rates.items():
-        rows.append(f"| `--model {name}`{', `--int8`' if int8 else ', float32'} | {r:,.0f} | {r / b32:.1f}x |"
-                    f" {r / b1024:.1f}x |")
-    print("\n".join(rows))
+    res = {"torch_threads": torch.get_num_threads(), "moses_vae_validity": MOSES_VAE_VALIDITY,
+           "train_molecules_per_s": {"moses_vae": round(base_train, 1), "molvae": round(ours_train, 1)},
+           "baseline_sequences_per_s": {"batch_32": round(base32_seq_s, 1), "batch_1024": round(base_seq_s, 1)},
+           "sample_valid_per_s": {f"{name}{'_int8' if int8 else ''}": round(r, 1) for (name, int8), r in rates.items()},
+           "cold_start_seconds": round(cold, 2), "help_seconds": round(help_s, 3)}
+    res.update(prov)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "speed_vs_moses_vae.md").write_text("\n".join(rows) + "\n")
+    (out / "speed_vs_moses_vae.json").write_text(json.dumps(res, indent=2) + "\n")
+    text = markdown(res)
+    (out / "speed_vs_moses_vae.md").write_text(text)
+    print(text, end="")
+
+
+def markdown(res: dict) -> str:
+    v = res["moses_vae_validity"]
+    b32, b1024 = (res["baseline_sequences_per_s"][k] * v for k in ("batch_32", "batch_1024"))
+    base_train, ours_train = res["train_molecules_per_s"]["moses_vae"], res["train_molecules_per_s"]["molvae"]
+    rows = [
+        f"| measure ({res['cores']}-core CPU, {res['torch_threads']} torch threads, one run) |"
+        " MOSES VAE defaults (ours, re-implemented) | molvae | ratio |",
+        "|---|---|---|---|",
+        f"| training, molecules/s | {base_train:,.0f} | {ours_train:,.0f} | {ours_train / base_train:.1f}x |",
+        f"| `molvae sample -n 10`, cold start | - | {res['cold_start_seconds']:.1f} s | - |",
+        f"| `molvae --help` | - | {res['help_seconds']:.2f} s | - |",
+        "",
+        "| sampling, valid molecules/s | molvae | vs baseline at MOSES's sampling default, batches of 32"
+        f" ({b32:,.0f}/s = sequences/s x {v}) | vs baseline in one batch of 1024 ({b1024:,.0f}/s) |",
+        "|---|---|---|---|",
+    ]
+    for key, r in res["sample_valid_per_s"].items():
+        name, _, int8 = key.partition("_")
+        rows.append(f"| `--model {name}`{', `--int8`' if int8 else ', float32'} | {r:,.0f} | {r / b32:.1f}x |"
+                    f" {r / b1024:.1f}x |")
+    return "\n".join(rows + ["", markdown_line(res)]) + "\n"
 
 
 if __name__ == "__main__":
