@@ -17,6 +17,9 @@ molecules found under the budget (JT-VAE: 5.30, 4.93, 4.49), and similarity-cons
 --n-starts lowest-plogp_norm molecules (JT-VAE: 800 from ZINC's test set; here from the first 20,000 of the
 MOSES test split, which has no ZINC) at similarity floors 0.4 and 0.6, each start with --start-budget calls.
 Results go to benchmarks/results/pmo_plogp/ and benchmarks/results/pmo_plogp.md.
+
+Every run's JSON records the provenance fields of benchmarks/provenance.py (the weights sha256 of the model it
+ran on, the commit, the core count and the date); the markdown files hold tables, numbers and those fields only.
 """
 import argparse
 import json
@@ -29,27 +32,23 @@ from pathlib import Path
 
 import numpy as np
 
+from provenance import record
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_TASKS = ["qed", "celecoxib_rediscovery", "median1", "osimertinib_mpo", "ranolazine_mpo",
                  "albuterol_similarity", "zaleplon_mpo"]
-# Tasks whose objective here is not the one PMO scored. PMO pinned PyTDC 0.3.6; its isomer score took the
-# total atom count from a regex over the SMILES text (lower-case aromatic atoms skipped, ring-closure digits
-# counted), fixed in TDC PR #171 (Aug 2022; the old oracle kept as zaleplon_mpo_prev), and its sitagliptin_mpo
-# combined raw logP and TPSA instead of their desirability scores. molvae follows the GuacaMol definitions
-# (Brown et al. 2019), which TDC matches after the fix. These rows stay in the table but are left out of the
-# comparable sum. TDC_CHECKED: tasks compared with TDC 0.3.6's code on MOSES test molecules (largest difference).
+# Tasks whose objective here is not the one PMO scored, from reading PyTDC 0.3.6's code (the version PMO
+# pinned): its isomer score took the total atom count from a regex over the SMILES text (lower-case aromatic
+# atoms skipped, ring-closure digits counted), fixed in TDC PR #171 (Aug 2022; the old oracle kept as
+# zaleplon_mpo_prev), and its sitagliptin_mpo combined raw logP and TPSA instead of their desirability scores.
+# molvae follows the GuacaMol definitions (Brown et al. 2019), which TDC matches after the fix. These rows stay
+# in the table but are left out of the second sum row. No script here runs TDC's code against molvae's.
 DIFFERS_FROM_PMO = {
-    "zaleplon_mpo": "isomer score (TDC 0.3.6 atom-count bug: zaleplon itself scores 0 there)",
-    "isomers_c7h8n2o2": "isomer score (TDC 0.3.6 atom-count bug)",
-    "isomers_c9h10n2o2pf2cl": "isomer score (TDC 0.3.6 atom-count bug)",
-    "sitagliptin_mpo": "TDC 0.3.6 used raw logP and TPSA and the buggy isomer score",
-}
-TDC_CHECKED = {  # largest difference from TDC 0.3.6's own oracle code (first 2,000-10,000 MOSES test molecules)
-    "qed": 0.0, "celecoxib_rediscovery": 6e-17, "osimertinib_mpo": 2e-16, "albuterol_similarity": 2e-16,
-    "amlodipine_mpo": 1e-16, "deco_hop": 1e-16, "fexofenadine_mpo": 5e-16, "median1": 6e-17, "median2": 6e-17,
-    "mestranol_similarity": 2e-16, "perindopril_mpo": 6e-17, "ranolazine_mpo": 8e-17, "scaffold_hop": 1e-16,
-    "thiothixene_rediscovery": 6e-17, "troglitazone_rediscovery": 6e-17, "valsartan_smarts": 7e-26,
+    "zaleplon_mpo": "isomer score (TDC 0.3.6 atom-count regex)",
+    "isomers_c7h8n2o2": "isomer score (TDC 0.3.6 atom-count regex)",
+    "isomers_c9h10n2o2pf2cl": "isomer score (TDC 0.3.6 atom-count regex)",
+    "sitagliptin_mpo": "TDC 0.3.6: raw logP and TPSA, atom-count regex",
 }
 
 # Published top-10 AUC at 10,000 calls, PMO (Gao et al. 2022). REINVENT and Graph GA: mean ± sd over 5 seeds
@@ -120,6 +119,10 @@ def _method_vae(spec: str):
     return method, _VAES[key]
 
 
+def _model_label(spec: str) -> str:
+    return spec.partition("@")[2] or _MODEL or "default"
+
+
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
@@ -141,6 +144,7 @@ def run_one(job) -> str:
     task, method, seed, budget, path = job
     t = time.time()
     name, vae = _method_vae(method)
+    prov = record({_model_label(method): vae})
     res = optimize(vae, task, budget, method=name, seed=seed)
     best = res.best(10)
     _write_json(Path(path), {
@@ -149,7 +153,7 @@ def run_one(job) -> str:
         "curve_top10": _curve(res.log["score"].to_numpy(float)),
         "wall_seconds": round(time.time() - t, 1), "molvae": molvae.__version__,
         "torch_threads": __import__("torch").get_num_threads(), "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        "cpus": os.cpu_count(), **prov,
     })
     return f"{task} {method} seed {seed}: AUC {res.summary['auc_top10']:.3f} in {time.time() - t:.0f}s"
 
@@ -213,48 +217,65 @@ def write_table(out_dir: Path, budget: int, tasks: list, methods: list, flagged:
         sub = {m: sums[m] - sum(np.mean([r["summary"]["auc_top10"] for r in runs[(t, m)]]) for t in drop
                                 if (t, m) in runs) for m in methods}
         pub = pub_sums - sum(np.array([PUBLISHED[t][i] for i in (0, 2, 4, 5)]) for t in drop if t in PUBLISHED)
-        lines.append(f"| **Sum without {', '.join(drop)}** (objective not PMO's, see below) | "
+        lines.append(f"| **Sum without {', '.join(drop)}** | "
                      + " | ".join([cell(m, sub[m]) for m in methods] + [f"{v:.3f}" for v in pub]) + " |")
     timing = []
     for m in methods:
         for cpus in sorted({r.get("cpus") for t in tasks for r in runs.get((t, m), [])}, key=str):
             rs = [r for t in tasks for r in runs.get((t, m), []) if r.get("cpus") == cpus]
             secs = [r["wall_seconds"] for r in rs]
-            where = ("a 2-core CPU shared with other jobs, two runs at a time" if cpus == 2 else
-                     f"a {cpus}-core machine (a lent GPU host, its CPUs only), up to {cpus} runs at a time"
-                     if cpus else "an unrecorded machine")
-            timing.append(f"{m}, {len(secs)} runs on {where}: {np.mean(secs):.0f}s per run on average (min"
-                          f" {min(secs):.0f}, max {max(secs):.0f}), {np.mean([r['summary']['calls'] for r in rs]):.0f}"
-                          f" calls per run, {sum(r['summary']['stopped'] == 'stalled' for r in rs)} stopped early")
+            timing.append(f"{m}, cores {cpus if cpus else 'not recorded'}: {len(secs)} runs, mean {np.mean(secs):.0f},"
+                          f" min {min(secs):.0f}, max {max(secs):.0f}; calls per run"
+                          f" {np.mean([r['summary']['calls'] for r in rs]):.0f};"
+                          f" stopped early {sum(r['summary']['stopped'] == 'stalled' for r in rs)}")
     seeds = sorted({r["seed"] for rs in runs.values() for r in rs})
-    like = ("the published numbers are at the same budget" if budget == 10000 else
-            f"**not like-for-like: our runs used a budget of {budget:,} oracle calls, the published columns "
-            f"10,000** (AUC is normalized by the budget, and a larger budget gives a method more time at its best "
-            f"values, so these are not directly comparable)")
     command = (f"python benchmarks/pmo.py --tasks {','.join(tasks)} --methods {','.join(methods)} "
                f"--seeds {','.join(map(str, seeds))} --budget {budget} --jobs 2")
+    used = [r for t in tasks for m in methods for r in runs.get((t, m), [])]
     text = f"""## Budget {budget:,}
 
-Budget {budget:,} distinct molecules per run; seeds {', '.join(map(str, seeds))}; mean ± sd over seeds (sample
-sd; n given where fewer than 3 runs finished). Top-10 AUC as PMO defines it (top-10 mean logged every 100 calls,
-trapezoid rule, normalized by the budget, last value extended to the budget when a run stops early):
-`molvae.optimize.top_auc`. Model: the bundled default model (64-d latent, trained on MOSES train); METHOD@fast ran
-on the bundled `fast` model (smaller decoder, property head trained jointly). Published
-columns: PMO (Gao et al., NeurIPS 2022 Datasets and Benchmarks), 10,000 calls, 5 seeds; REINVENT and Graph GA
-mean ± sd from the paper's main table, SELFIES-VAE-BO and Screening means from the authors' leaderboard
-(pmo-benchmark.github.io); {like}.
+Budget: {budget:,} distinct molecules per run. Seeds: {', '.join(map(str, seeds))}. Cells: top-10 AUC
+(`molvae.optimize.top_auc`), mean ± sample sd over seeds (n where fewer than 3 runs). Model: bundled `default`;
+METHOD@fast: bundled `fast`. Published columns: PMO (Gao et al., NeurIPS 2022), budget 10,000, 5 seeds;
+REINVENT and Graph GA mean ± sd from its main table, SELFIES-VAE-BO and Screening means from
+pmo-benchmark.github.io.
 
 {chr(10).join(lines)}
 
-Timing (one torch thread per run): {'; '.join(timing)}.
+Seconds per run (one torch thread per run): {'; '.join(timing)}.
+
+{provenance_summary(used)}
 
 Reproduce: `{command}`
 """
     return text
 
 
+def provenance_summary(recs: list) -> str:
+    """Numbers and identifiers only: which weights, commits, core counts and dates the runs recorded."""
+    def count(values):
+        c = {}
+        for v in values:
+            c[v] = c.get(v, 0) + 1
+        return ", ".join(f"{k} ({n})" for k, n in sorted(c.items(), key=lambda kv: str(kv[0])))
+
+    have = [r for r in recs if r.get("commit") or r.get("weights_sha256")]
+    weights = [f"{k} {v[:12]}" for r in have for k, v in (r.get("weights_sha256") or {}).items()]
+    parts = [f"{len(recs)} runs"]
+    if have:
+        parts.append(f"weights sha256: {count(weights)}; commit: {count((r.get('commit') or 'none')[:10] for r in have)}"
+                     f"; dates {min(r['date'] for r in have)} to {max(r['date'] for r in have)}")
+    old = [r for r in recs if r not in have]
+    if old:
+        parts.append(f"{len(old)} without weights sha256, commit or date; their commit_added:"
+                     f" {count((r.get('commit_added') or 'none')[:10] for r in old)}")
+    parts.append(f"cores: {count(r.get('cores', r.get('cpus')) or 'not recorded' for r in recs)}")
+    return "Provenance: " + "; ".join(parts) + "."
+
+
 def screening_check(tasks: list, out_dir: Path, n: int = 10000) -> str:
-    """Top-10 mean of the first n MOSES test molecules per task (cached in out_dir/screening_check.json)."""
+    """Top-10 mean of the first n MOSES test molecules per task (cached in out_dir/screening_check.json, whose
+    "_provenance" entry records the commit, cores and date of the last computation)."""
     import gzip
 
     from molvae.objectives import get_objective
@@ -268,21 +289,21 @@ def screening_check(tasks: list, out_dir: Path, n: int = 10000) -> str:
             smiles = [next(fh).strip().split(",")[0] for _ in range(n)]
         for t in todo:
             done[t] = round(float(np.sort(get_objective(t)(smiles))[-10:].mean()), 3)
+        done["_provenance"] = record({})  # no model
         _write_json(cache, done)
     rows = [f"| {t} | {done[t]:.3f} | {PMO_SCREENING_TOP10.get(t, float('nan')):.3f} |"
-            f" {DIFFERS_FROM_PMO.get(t) or (f'same as TDC 0.3.6 (largest difference {TDC_CHECKED[t]:.0e})' if t in TDC_CHECKED else 'not checked')} |"
-            for t in tasks]
+            f" {DIFFERS_FROM_PMO.get(t, '-')} |" for t in tasks]
     flagged = frozenset(t for t in tasks if t in DIFFERS_FROM_PMO)
+    prov = done.get("_provenance", {})
     return flagged, (
-        "Objective check: top-10 mean of the first 10,000 MOSES test molecules under our objective, beside PMO's "
-        "Screening top-10 after 10,000 ZINC 250k molecules (an unoptimized library each), and whether our "
-        "objective is the one PMO scored (checked against PyTDC 0.3.6, the version PMO pinned, on the same "
-        "10,000 molecules):\n\n| Task | MOSES test, 10k | PMO Screening, 10k | objective vs PMO's |\n"
-        "|---|---|---|---|\n" + "\n".join(rows) + "\n\nWhere the objective is the same, a gap between the two "
-        "libraries is the library's: MOSES holds molecules of 250-350 Da with logP below about 4.8, so "
-        "ranolazine_mpo (whose logP term wants 7) and median1 (camphor and menthol, about 150 Da) reach less "
-        "there than in ZINC, and a model trained on MOSES starts those tasks handicapped. Tasks whose "
-        "objective is not PMO's are left out of the comparable sum row.\n")
+        f"## Objective check\n\nMOSES test, 10k: top-10 mean of the first {n:,} MOSES test molecules under molvae's "
+        "objective. PMO Screening, 10k: top-10 after 10,000 ZINC 250k molecules (pmo-benchmark.github.io). Last "
+        "column: difference from PyTDC 0.3.6's code (`DIFFERS_FROM_PMO` in benchmarks/pmo.py); these tasks are "
+        "left out of the second sum row.\n\n"
+        "| Task | MOSES test, 10k | PMO Screening, 10k | known difference from PMO's objective |\n"
+        "|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        + (f"Provenance: commit {(prov.get('commit') or 'not recorded')[:10]}; cores {prov.get('cores')};"
+           f" date {prov.get('date')}.\n" if prov else "Provenance: not recorded.\n"))
 
 
 # -- penalized logP (JT-VAE protocol) -------------------------------------------------------------------------
@@ -292,12 +313,13 @@ def run_plogp_top3(job) -> str:
     method, seed, budget, path = job
     t = time.time()
     name, vae = _method_vae(method)
+    prov = record({_model_label(method): vae})
     res = optimize(vae, "plogp_norm", budget, method=name, seed=seed)
     best = res.best(3)
     _write_json(Path(path), {"kind": "top3", "method": method, "seed": seed, "budget": budget,
                              "summary": res.summary, "top3": [[s, round(float(v), 3)] for s, v in
                                                               zip(best["smiles"], best["score"])],
-                             "wall_seconds": round(time.time() - t, 1)})
+                             "wall_seconds": round(time.time() - t, 1), **prov})
     return f"plogp top-3 {method} seed {seed}: {[round(float(v), 2) for v in best['score']]}"
 
 
@@ -307,10 +329,12 @@ def run_plogp_constrained(job) -> str:
     method, start, delta, budget, seed, path = job
     t = time.time()
     name, vae = _method_vae(method)
+    prov = record({_model_label(method): vae})
     res = optimize(vae, "plogp_norm", budget, method=name, start=start, similarity_min=delta, seed=seed)
     s = res.summary
     _write_json(Path(path), {"kind": "constrained", "method": method, "start": start, "delta": delta,
-                             "budget": budget, "seed": seed, "summary": s, "wall_seconds": round(time.time() - t, 1)})
+                             "budget": budget, "seed": seed, "summary": s, "wall_seconds": round(time.time() - t, 1),
+                             **prov})
     return f"constrained {method} d={delta} {start}: +{s['improvement']:.2f}"
 
 
@@ -326,6 +350,12 @@ def lowest_plogp(n: int, pool: int = 20000) -> list:
     return [smiles[i] for i in np.argsort(v, kind="stable")[:n]]
 
 
+def _improvement_cell(rs: list) -> str:
+    imp = np.array([r["summary"]["improvement"] for r in rs], dtype=float)
+    sd = imp.std(ddof=1) if len(imp) > 1 else 0.0
+    return f"{imp.mean():.2f} ± {sd:.2f} | {np.mean(imp > 0):.1%} | {len(rs)}"
+
+
 def plogp_table(out_dir: Path, budget: int, start_budget: int) -> str:
     top, cons = {}, {}
     for p in sorted(out_dir.glob("*.json")):
@@ -336,36 +366,55 @@ def plogp_table(out_dir: Path, budget: int, start_budget: int) -> str:
             cons.setdefault((r["method"], r["delta"]), []).append(r)
     lines = ["| Method | 1st | 2nd | 3rd | runs |", "|---|---|---|---|---|",
              f"| JT-VAE (Jin et al. 2018) | {' | '.join(f'{v:.2f}' for v in JTVAE_TOP3)} | published |"]
+    seed_best = []
     for m, rs in sorted(top.items()):
         vals = sorted({s: v for r in rs for s, v in r["top3"]}.values(), reverse=True)[:3]
         lines.append(f"| molvae {m} (budget {budget:,}, best over {len(rs)} seeds) | "
                      + " | ".join(f"{v:.2f}" for v in vals) + f" | {len(rs)} |")
+        seed_best += [f"{m} seed {r['seed']} {max(v for _, v in r['top3']):.2f}"
+                      for r in sorted(rs, key=lambda r: r["seed"])]
     cl = ["| Method | similarity floor | improvement (mean ± sd) | success | starts |", "|---|---|---|---|---|"]
     cl += [f"| JT-VAE (Jin et al. 2018, ZINC starts) | {d} | {m:.2f} ± {sd:.2f} | {ok:.1%} | 800 |"
            for d, (m, sd, ok) in JTVAE_CONSTRAINED.items()]
     for (m, d), rs in sorted(cons.items()):
-        imp = np.array([r["summary"]["improvement"] for r in rs], dtype=float)
-        sd = imp.std(ddof=1) if len(imp) > 1 else 0.0
-        cl.append(f"| molvae {m} ({start_budget} calls per start) | {d} | {imp.mean():.2f} ± {sd:.2f}"
-                  f" | {np.mean(imp > 0):.1%} | {len(rs)} |")
+        cl.append(f"| molvae {m} ({start_budget} calls per start) | {d} | {_improvement_cell(rs)} |")
+    # where the methods ran different sets of starts at a floor: each method on the starts all of them ran
+    common = []
+    for d in sorted({d for _, d in cons}):
+        ms = sorted(m for m, dd in cons if dd == d)
+        shared = set.intersection(*({r["start"] for r in cons[m, d]} for m in ms))
+        if len(ms) > 1 and any(len(cons[m, d]) != len(shared) for m in ms):
+            common += [f"| molvae {m} ({start_budget} calls per start) | {d} | "
+                       f"{_improvement_cell([r for r in cons[m, d] if r['start'] in shared])} |" for m in ms]
+    timing = [f"{m}, floor {d}: mean {np.mean([r['wall_seconds'] for r in rs]):.0f}, min"
+              f" {min(r['wall_seconds'] for r in rs):.0f}, max {max(r['wall_seconds'] for r in rs):.0f};"
+              f" below-floor decodes per start {np.mean([r['summary'].get('below_floor', 0) for r in rs]):.0f};"
+              f" stopped at below_limit {sum(r['summary'].get('stopped') == 'below_limit' for r in rs)}"
+              for (m, d), rs in sorted(cons.items())]
+    recs = [r for rs in top.values() for r in rs] + [r for rs in cons.values() for r in rs]
     return f"""# Penalized logP (plogp_norm), JT-VAE's protocol
 
 ## Top-3 molecules under a budget of {budget:,} oracle calls
-JT-VAE's numbers come from its own BO over its latent space (not budget-matched to ours).
+JT-VAE row: Jin et al. 2018 (its own BO, its own budget).
 
 {chr(10).join(lines)}
 
+Best per seed: {'; '.join(seed_best) or 'none'}.
+
 ## Similarity-constrained improvement
-Starts: the lowest-plogp_norm molecules among the first 20,000 of the MOSES test split (JT-VAE used the 800
-lowest of the ZINC test set, which we do not have, so the numbers are not like-for-like). Improvement: best
-plogp_norm with Tanimoto (Morgan r2, 2048) >= the floor, minus the start's (0 when nothing better was found);
-success: improvement > 0. The floor is checked before the objective, so decodes below it cost no call; they
-count as progress, so a run searches on through them, up to 20 x its budget of such molecules. These
-MOSES starts are far from the training distribution (the default model reconstructs 5 of the first 20 exactly,
-`fast` none), so the latent neighbourhood of many of them decodes to nothing above the floor. JT-VAE's row is
-its paper's Table 3 (quoted, not re-run here).
+Starts: the lowest-plogp_norm molecules among the first 20,000 of the MOSES test split, {start_budget} oracle
+calls each. Improvement: best plogp_norm with Tanimoto (Morgan r2, 2048) >= the floor, minus the start's (0 when
+none); success: improvement > 0. JT-VAE rows: Jin et al. 2018, Table 3 (800 lowest-plogp ZINC test molecules).
 
 {chr(10).join(cl)}
+""" + (f"""
+On the starts that every method at that floor ran:
+
+{chr(10).join(cl[:2] + common)}
+""" if common else "") + f"""
+Seconds per start: {'; '.join(timing) or 'none'}.
+
+{provenance_summary(recs)}
 """
 
 
