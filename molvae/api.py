@@ -11,24 +11,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import chem, checkpoint, latent
+from . import chem, checkpoint
+from .device import pick_device
 from .model import VAE
 from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
-
-
-def _pick_device(device: str) -> str:
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for, but no CUDA GPU is available")
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise ValueError(f"unknown device '{device}' (cpu, cuda, mps, auto)")
-    return device
 
 
 def _as_smiles(items) -> list:
@@ -43,7 +31,7 @@ def _as_smiles(items) -> list:
 class MolVAE:
     def __init__(self, model: VAE, vocab: Vocab, meta: dict, path: Path | None = None, batch_size: int = 512,
                  device: str = "cpu"):
-        self.device = torch.device(_pick_device(device))
+        self.device = torch.device(pick_device(device))
         self.model, self.vocab, self.meta, self.path = model.to(self.device).eval(), vocab, meta, path
         self.batch_size = batch_size
 
@@ -62,7 +50,7 @@ class MolVAE:
             raise checkpoint.ModelError(f"the bundled model is missing from {path} (reinstall molvae)")
         model, vocab, meta = checkpoint.load_model(path)
         if int8:
-            if _pick_device(device) != "cpu":
+            if pick_device(device) != "cpu":
                 raise ValueError("int8 quantization runs on the CPU only")
             import warnings
 
@@ -114,7 +102,7 @@ class MolVAE:
             reasons.append(why)
         return ids, reasons
 
-    def _batches(self, seqs: list) -> Iterable[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    def batches(self, seqs: list) -> Iterable[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Encodable rows in length-sorted batches: (row indices, x, lengths)."""
         rows = np.array([i for i, s in enumerate(seqs) if s is not None], dtype=np.int64)
         rows = rows[np.argsort([len(seqs[i]) for i in rows], kind="stable")]
@@ -132,7 +120,7 @@ class MolVAE:
     def _encode_ids(self, seqs: list) -> tuple[np.ndarray, np.ndarray]:
         mu = np.full((len(seqs), self.latent_dim), np.nan, dtype=np.float32)
         logvar = mu.copy()
-        for idx, x, lengths in self._batches(seqs):
+        for idx, x, lengths in self.batches(seqs):
             m, lv = self.model.encode(x.to(self.device), lengths.to(self.device))
             mu[idx], logvar[idx] = m.float().cpu().numpy(), lv.float().cpu().numpy()
         return mu, logvar
@@ -148,13 +136,9 @@ class MolVAE:
         carries no training set."""
         if not hasattr(self, "_train_hashes"):
             self._train_hashes = checkpoint.load_training_set(self.path) if self.path else None
-        h = checkpoint.smiles_hashes([s or "" for s in canonical_smiles])
         if self._train_hashes is None:
             return None
-        if not len(h) or not len(self._train_hashes):
-            return np.ones(len(h), dtype=bool)
-        pos = np.searchsorted(self._train_hashes, h).clip(0, len(self._train_hashes) - 1)
-        return self._train_hashes[pos] != h
+        return chem.not_in_hashes(chem.smiles_hashes([s or "" for s in canonical_smiles]), self._train_hashes)
 
     # -- decoding --------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -253,38 +237,11 @@ class MolVAE:
         })
 
     # -- latent space ----------------------------------------------------------------------------------
-    def _encode_one(self, smiles, role: str) -> tuple[np.ndarray, str]:
+    def encode_one(self, smiles, role: str = "the molecule") -> tuple[np.ndarray, str]:
+        """mu of one molecule and its canonical SMILES; ValueError naming ``role`` when it cannot be encoded."""
         item = _as_smiles([smiles])[0]
         canon = chem.canonical(item)
         seqs, reasons = self.tokenize([item])
         if seqs[0] is None:
             raise ValueError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
         return self._encode_ids(seqs)[0][0], canon
-
-    def interpolate(self, a, b, steps: int = 10, method: str = "linear") -> pd.DataFrame:
-        """Greedy decodes along a path from mu(a) to mu(b): step, t, smiles, valid, similarity to a and b,
-        same_as_previous. attrs: whether the path's ends reconstruct a and b."""
-        za, ca = self._encode_one(a, "A")
-        zb, cb = self._encode_one(b, "B")
-        t, z = latent.path(za.astype(np.float64), zb.astype(np.float64), steps, method)
-        smiles = self.decode(z.astype(np.float32), greedy=True)
-        df = latent.interpolation_table(t, smiles, ca, cb)
-        df.attrs.update(a=ca, b=cb, reconstructs_a=smiles[0] == ca, reconstructs_b=smiles[-1] == cb)
-        return df
-
-    def neighbours(self, smiles, n: int = 20, radius: float = 1.0, seed: int = 0) -> pd.DataFrame:
-        """n greedy decodes of random points within `radius` of mu(smiles), nearest first: smiles, valid,
-        similarity (Tanimoto to the input), latent_distance, same_as_input."""
-        if n <= 0 or radius <= 0:
-            raise ValueError("n and radius must be positive")
-        z0, canon = self._encode_one(smiles, "the molecule")
-        z = latent.neighbour_latents(z0.astype(np.float64), n, radius, np.random.default_rng(seed))
-        dist = np.linalg.norm(z - z0[None], axis=1)
-        order = np.argsort(dist, kind="stable")
-        z, dist = z[order], dist[order]
-        dec = self.decode(z.astype(np.float32), greedy=True)
-        return pd.DataFrame({
-            "smiles": [d or "" for d in dec], "valid": [d is not None for d in dec],
-            "similarity": [round(latent.tanimoto(d, canon), 4) for d in dec],
-            "latent_distance": np.round(dist, 4), "same_as_input": [d == canon for d in dec],
-        })

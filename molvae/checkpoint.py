@@ -6,7 +6,6 @@ destination and renamed into place, so a crash never leaves a half-written one b
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import chem
+from .files import atomic_path, write_json
 from .model import VAE, ModelConfig
 from .tokens import Vocab
 
@@ -37,16 +38,6 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
     except OSError:
         pass
-
-
-def write_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _write_dir_atomically(dest: Path, write) -> None:
@@ -122,14 +113,14 @@ def save_model(dest, model: VAE, vocab: Vocab, provenance: dict, metrics: dict, 
     def write(tmp: Path):
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                   str(tmp / "model.safetensors"))
-        write_json(tmp / "model.json", meta)
+        write_json(tmp / "model.json", meta, fsync=True)
         (tmp / "MODEL_CARD.md").write_text(model_card(meta))
         if training_hashes is not None:
             save_training_set(tmp, hashes=training_hashes)
         if optimizer is not None:
             tensors, groups = optimizer_to_tensors(optimizer)
             save_file(tensors, str(tmp / "optimizer.safetensors"))
-            write_json(tmp / "train_state.json", {**(train_state or {}), "param_groups": groups})
+            write_json(tmp / "train_state.json", {**(train_state or {}), "param_groups": groups}, fsync=True)
 
     _write_dir_atomically(Path(dest), write)
 
@@ -156,18 +147,11 @@ def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: li
 TRAINING_SET = "training_set.npy"
 
 
-def smiles_hashes(smiles) -> np.ndarray:
-    """64-bit BLAKE2b hashes of (canonical) SMILES: the training set membership test without the strings."""
-    return np.array([int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-                     for s in smiles], dtype=np.uint64)
-
-
 def save_training_set(model_dir, canonical_smiles=None, hashes: np.ndarray | None = None) -> None:
     """Store the sorted hashes of the training molecules next to the weights (for novelty checks)."""
-    h = np.unique(hashes if hashes is not None else smiles_hashes(canonical_smiles))
-    tmp = Path(model_dir) / (TRAINING_SET + ".tmp.npy")
-    np.save(tmp, h, allow_pickle=False)
-    os.replace(tmp, Path(model_dir) / TRAINING_SET)
+    h = np.unique(hashes if hashes is not None else chem.smiles_hashes(canonical_smiles))
+    with atomic_path(Path(model_dir) / TRAINING_SET, suffix=".npy") as tmp:
+        np.save(tmp, h, allow_pickle=False)
 
 
 def load_training_set(model_dir) -> np.ndarray | None:

@@ -4,9 +4,13 @@ RDKit's own logging is silenced here once, so no other module prints C++ warning
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from functools import lru_cache
 
+import numpy as np
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdFingerprintGenerator
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -67,3 +71,40 @@ def mol_to_smiles(mol: Chem.Mol) -> str:
 def has_aromatic_ring(mol: Chem.Mol) -> bool:
     ri = mol.GetRingInfo()
     return any(all(mol.GetBondWithIdx(b).GetIsAromatic() for b in ring) for ring in ri.BondRings())
+
+
+# -- identity: hashes of canonical SMILES (training-set membership without the strings) ---------------------
+def smiles_hashes(smiles) -> np.ndarray:
+    """64-bit BLAKE2b hashes of (canonical) SMILES: the training set membership test without the strings."""
+    return np.array([int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+                     for s in smiles], dtype=np.uint64)
+
+
+def not_in_hashes(hashes: np.ndarray, sorted_hashes: np.ndarray) -> np.ndarray:
+    """True where a hash is absent from a sorted array of hashes (a model's training set)."""
+    if not len(sorted_hashes):
+        return np.ones(len(hashes), dtype=bool)
+    pos = np.searchsorted(sorted_hashes, hashes).clip(0, len(sorted_hashes) - 1)
+    return sorted_hashes[pos] != hashes
+
+
+# -- similarity: Morgan fingerprints -------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def morgan_generator(radius: int = 2, n_bits: int = 2048):
+    """RDKit's Morgan fingerprint generator, built once per (radius, size)."""
+    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+
+
+def morgan_fp(mol: Chem.Mol, radius: int = 2, n_bits: int = 2048):
+    """Morgan bit vector (radius 2, 2048 bits by default: molvae's similarity fingerprint)."""
+    return morgan_generator(radius, n_bits).GetFingerprint(mol)
+
+
+def tanimoto(a: str | None, b: str | None) -> float:
+    """Tanimoto similarity of two SMILES (Morgan radius 2, 2048 bits); NaN when either is not a molecule."""
+    from rdkit import DataStructs
+
+    ma, mb = to_mol(a) if a else None, to_mol(b) if b else None
+    if ma is None or mb is None:
+        return float("nan")
+    return float(DataStructs.TanimotoSimilarity(morgan_fp(ma), morgan_fp(mb)))

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from .files import atomic_path
 from .tokens import Vocab
 
 SMILES_NAMES = ("smiles", "canonical_smiles", "smi", "smiles_string", "mol", "molecule")
@@ -159,23 +160,18 @@ class TokenizedSet:
     def save(self, path, vocab_tokens, source_sha256: str, settings: dict | None = None) -> None:
         """Write a prepared directory: ids.npy, lengths.npy, hashes.npy, meta.json (renamed into place)."""
         import json
-        import os
-        import shutil
 
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        np.save(tmp / "ids.npy", self.ids)
-        np.save(tmp / "lengths.npy", self.lengths)
-        np.save(tmp / "hashes.npy", self.hashes)
-        if self.props is not None:
-            np.save(tmp / "props.npy", self.props)
-        (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
-                                                   "skipped": self.skipped, "rows": len(self),
-                                                   "settings": settings or {}}))
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.mkdir()
+            np.save(tmp / "ids.npy", self.ids)
+            np.save(tmp / "lengths.npy", self.lengths)
+            np.save(tmp / "hashes.npy", self.hashes)
+            if self.props is not None:
+                np.save(tmp / "props.npy", self.props)
+            (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
+                                                       "skipped": self.skipped, "rows": len(self),
+                                                       "settings": settings or {}}))
 
     @classmethod
     def load(cls, path) -> tuple["TokenizedSet", dict]:
@@ -196,8 +192,7 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
     """Encode each SMILES; rows that fail are counted by reason and left out of the training set.
     Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms;
     `props` (one row per SMILES) stays aligned with the rows kept."""
-    from . import tokens
-    from .checkpoint import smiles_hashes
+    from . import chem, tokens
 
     ids = np.zeros((len(smiles), vocab.max_len), dtype=np.int16)
     lengths, keep, skipped = [], [], {}
@@ -214,7 +209,7 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
         lengths.append(len(seq))
         keep.append(i)
     return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16),
-                        smiles_hashes([smiles[i] for i in keep]), skipped,
+                        chem.smiles_hashes([smiles[i] for i in keep]), skipped,
                         None if props is None else np.asarray(props, dtype=np.float32)[keep])
 
 
@@ -253,15 +248,13 @@ def write_table(df: pd.DataFrame, path) -> Path:
     interrupted run never leaves a file that looks complete."""
     path = Path(path)
     kind = check_output_path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        if kind == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False, sep="\t" if kind == ".tsv" else ",",
-                      compression="gzip" if path.name.lower().endswith(".gz") else None)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            if kind == ".parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_csv(tmp, index=False, sep="\t" if kind == ".tsv" else ",",
+                          compression="gzip" if path.name.lower().endswith(".gz") else None)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

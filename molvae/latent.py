@@ -1,4 +1,5 @@
-"""Walking the latent space: interpolation (linear, slerp), neighbourhoods of a molecule, 2-D maps."""
+"""Walking the latent space of a model: interpolation between two molecules (linear, slerp), exploring the
+neighbourhood of one, 2-D maps. The functions take a loaded :class:`molvae.api.MolVAE`."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,23 +27,11 @@ def path(za: np.ndarray, zb: np.ndarray, steps: int, method: str = "linear") -> 
     return t, w_a[:, None] * za[None] + w_b[:, None] * zb[None]
 
 
-def tanimoto(a: str | None, b: str | None) -> float:
-    """Morgan radius 2, 2048 bits; NaN when either molecule is missing."""
-    from rdkit import DataStructs
-    from rdkit.Chem import rdFingerprintGenerator
-
-    ma, mb = chem.to_mol(a) if a else None, chem.to_mol(b) if b else None
-    if ma is None or mb is None:
-        return float("nan")
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    return float(DataStructs.TanimotoSimilarity(gen.GetFingerprint(ma), gen.GetFingerprint(mb)))
-
-
 def interpolation_table(t: np.ndarray, smiles: list, a: str, b: str) -> pd.DataFrame:
     df = pd.DataFrame({"step": np.arange(len(t)), "t": np.round(t, 4), "smiles": [s or "" for s in smiles],
                        "valid": [s is not None for s in smiles]})
-    df["similarity_a"] = [round(tanimoto(s, a), 4) for s in smiles]
-    df["similarity_b"] = [round(tanimoto(s, b), 4) for s in smiles]
+    df["similarity_a"] = [round(chem.tanimoto(s, a), 4) for s in smiles]
+    df["similarity_b"] = [round(chem.tanimoto(s, b), 4) for s in smiles]
     df["same_as_previous"] = df["smiles"].eq(df["smiles"].shift()) & (df["step"] > 0)
     return df
 
@@ -60,3 +49,33 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _, s, vt = np.linalg.svd(xc, full_matrices=False)
     var = s**2 / max(1, (s**2).sum())
     return xc @ vt[:2].T, var[:2]
+
+
+def interpolate(vae, a, b, steps: int = 10, method: str = "linear") -> pd.DataFrame:
+    """Greedy decodes along a path from mu(a) to mu(b): step, t, smiles, valid, similarity to a and b,
+    same_as_previous. attrs: whether the path's ends reconstruct a and b."""
+    za, ca = vae.encode_one(a, "A")
+    zb, cb = vae.encode_one(b, "B")
+    t, z = path(za.astype(np.float64), zb.astype(np.float64), steps, method)
+    smiles = vae.decode(z.astype(np.float32), greedy=True)
+    df = interpolation_table(t, smiles, ca, cb)
+    df.attrs.update(a=ca, b=cb, reconstructs_a=smiles[0] == ca, reconstructs_b=smiles[-1] == cb)
+    return df
+
+
+def explore(vae, smiles, n: int = 20, radius: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    """n greedy decodes of random points within `radius` of mu(smiles), nearest first: smiles, valid,
+    similarity (Tanimoto to the input), latent_distance, same_as_input."""
+    if n <= 0 or radius <= 0:
+        raise ValueError("n and radius must be positive")
+    z0, canon = vae.encode_one(smiles, "the molecule")
+    z = neighbour_latents(z0.astype(np.float64), n, radius, np.random.default_rng(seed))
+    dist = np.linalg.norm(z - z0[None], axis=1)
+    order = np.argsort(dist, kind="stable")
+    z, dist = z[order], dist[order]
+    dec = vae.decode(z.astype(np.float32), greedy=True)
+    return pd.DataFrame({
+        "smiles": [d or "" for d in dec], "valid": [d is not None for d in dec],
+        "similarity": [round(chem.tanimoto(d, canon), 4) for d in dec],
+        "latent_distance": np.round(dist, 4), "same_as_input": [d == canon for d in dec],
+    })

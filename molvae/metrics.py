@@ -24,6 +24,7 @@ from rdkit.Chem import AllChem, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from . import chem, properties
+from .files import atomic_path
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
@@ -37,10 +38,6 @@ def canonical_valid(smiles: Sequence) -> list[str]:
     return [c for c in map(chem.canonical, smiles) if c]
 
 
-def validity(smiles: Sequence) -> float:
-    return len(canonical_valid(smiles)) / max(1, len(smiles))
-
-
 def unique_at(valid_canonical: Sequence[str], k: int) -> float:
     head = list(valid_canonical)[:k]
     return len(set(head)) / max(1, len(head))
@@ -48,14 +45,10 @@ def unique_at(valid_canonical: Sequence[str], k: int) -> float:
 
 def novelty(valid_canonical: Sequence[str], train) -> float:
     """Share of unique valid molecules not in the training set: a set of canonical SMILES, or the sorted
-    64-bit hashes a model directory carries (checkpoint.smiles_hashes)."""
+    64-bit hashes a model directory carries (chem.smiles_hashes)."""
     uniq = sorted(set(valid_canonical))
     if isinstance(train, np.ndarray):
-        from .checkpoint import smiles_hashes
-
-        h = smiles_hashes(uniq)
-        pos = np.searchsorted(train, h).clip(0, max(0, len(train) - 1))
-        new = int((train[pos] != h).sum()) if len(train) else len(uniq)
+        new = int(chem.not_in_hashes(chem.smiles_hashes(uniq), train).sum())
     else:
         new = sum(s not in train for s in uniq)
     return new / max(1, len(uniq))
@@ -70,13 +63,8 @@ def heavy_atoms_and_aromatic_share(valid_canonical: Sequence[str]) -> tuple[floa
 
 
 # -- fingerprints and similarity --------------------------------------------------------------------------
-@lru_cache(maxsize=4)
-def _morgan(radius: int, n_bits: int):
-    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
-
-
 def morgan_fps(mols, radius: int = 2, n_bits: int = 1024) -> np.ndarray:
-    gen = _morgan(radius, n_bits)
+    gen = chem.morgan_generator(radius, n_bits)
     return np.array([gen.GetFingerprintAsNumPy(m) for m in mols], dtype=np.uint8).reshape(len(mols), n_bits)
 
 
@@ -297,14 +285,11 @@ class Reference:
         if (path / "fcd.npz").exists():
             return cls.load(path, list(smiles))
         ref = cls.compute(smiles, name, progress)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         try:  # written aside and renamed, so a half-written cache is never taken for a whole one
-            ref.save(tmp)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                ref.save(tmp)
         except OSError:
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
+            pass
         return ref
 
 

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PAD, BOS, EOS = 0, 1, 2
+from .tokens import BOS_ID as BOS
+from .tokens import EOS_ID as EOS
+from .tokens import PAD_ID as PAD
 
 
 @dataclass
@@ -143,7 +145,7 @@ class VAE(nn.Module):
         z = self.reparameterize(mu, logvar) if sample else mu
         logits = self.decode_logits(z, x)
         nll = F.cross_entropy(logits.transpose(1, 2), x, ignore_index=PAD, reduction="none").sum(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        kl = kl_per_dim(mu, logvar)
         if props:
             return nll, kl, mu, (self.predict_standardized(mu) if self.cfg.properties else None)
         return nll, kl, mu
@@ -189,13 +191,18 @@ class VAE(nn.Module):
         return ids, loglik
 
 
-def kl_loss(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) for each latent dimension, (B, D) nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def kl_loss(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
     """Batch-mean KL summed over dimensions, each dimension floored at `free_bits` nats (Kingma et al. 2016).
 
     A dimension below the floor gets no gradient from the KL term, so the optimizer has no reason to shut it
     off completely: the guard against posterior collapse.
     """
-    per_dim = kl_per_dim.mean(0)
+    per_dim = kl.mean(0)
     return torch.clamp(per_dim, min=free_bits).sum() if free_bits > 0 else per_dim.sum()
 
 

@@ -98,14 +98,6 @@ def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, fini
 
 
 # -- the oracle --------------------------------------------------------------------------------------------
-def _fingerprint(mol):
-    from rdkit.Chem import rdFingerprintGenerator
-
-    if not hasattr(_fingerprint, "gen"):
-        _fingerprint.gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    return _fingerprint.gen.GetFingerprint(mol)
-
-
 class Oracle:
     """An objective behind a cache (keyed by canonical SMILES) and a budget of distinct valid molecules.
 
@@ -122,7 +114,7 @@ class Oracle:
         self.below_limit = 20 * self.budget if below_limit is None else int(below_limit)
         self.sign = 1.0 if objective.direction == "maximize" else -1.0
         self.start, self.similarity_min = start, similarity_min
-        self._start_fp = _fingerprint(chem.to_mol(start)) if start else None
+        self._start_fp = chem.morgan_fp(chem.to_mol(start)) if start else None
         self.start_value: float | None = None  # internal value of the start, once scored
         self.cache: dict[str, tuple[float, float]] = {}  # canonical SMILES -> (internal value, similarity)
         self.below: dict[str, float] = {}  # constrained mode: molecules below the floor (never scored) -> similarity
@@ -169,7 +161,7 @@ class Oracle:
     def _similarities(self, canon: list[str]) -> np.ndarray:
         from rdkit import DataStructs
 
-        fps = [_fingerprint(chem.to_mol(c)) for c in canon]
+        fps = [chem.morgan_fp(chem.to_mol(c)) for c in canon]
         return np.array(DataStructs.BulkTanimotoSimilarity(self._start_fp, fps), dtype=np.float64)
 
     def _target(self, value: float, sim: float) -> float:

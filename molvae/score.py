@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import chem, properties
 from .data import DataError, check_output_path, iter_table
+from .files import Pending, atomic_path
 
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
                     "lipinski_violations"]
@@ -67,7 +68,7 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     nll = np.full(n, np.nan)
     mu = np.full((n, vae.latent_dim), np.nan, dtype=np.float32)
     rec = [""] * n
-    for idx, x, lengths in vae._batches(seqs):
+    for idx, x, lengths in vae.batches(seqs):
         terms = vae.elbo_terms(x, lengths)
         nll[idx] = terms["nll"]
         mu[idx] = terms["mu"]
@@ -150,7 +151,8 @@ class TableWriter:
         self.input_schema = input_schema  # a parquet input's Arrow schema, so its columns keep their types
         self.path = Path(path)
         self.kind = check_output_path(self.path)
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.out = Pending(self.path)
+        self.tmp = self.out.tmp
         self._pq = self._fh = self._schema = None
 
     def write(self, df: pd.DataFrame) -> None:
@@ -178,7 +180,7 @@ class TableWriter:
             self._fh.close()
         if self._pq is None and self._fh is None:
             raise DataError("no rows to write")
-        os.replace(self.tmp, self.path)
+        self.out.commit()
 
     def abort(self) -> None:
         for h in (self._pq, self._fh):
@@ -187,7 +189,7 @@ class TableWriter:
                     h.close()
             except Exception:
                 pass
-        self.tmp.unlink(missing_ok=True)
+        self.out.abort()
 
 
 class LatentWriter:
@@ -209,14 +211,13 @@ class LatentWriter:
 
     def close(self) -> None:
         self._fh.close()
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(self.rows, self.dim))
-        src = np.memmap(self.raw, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
-        for s in range(0, self.rows, 100_000):
-            out[s : s + 100_000] = src[s : s + 100_000]
-        out.flush()
-        del out, src
-        os.replace(tmp, self.path)
+        with atomic_path(self.path, suffix=".npy") as tmp:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(self.rows, self.dim))
+            src = np.memmap(self.raw, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
+            for s in range(0, self.rows, 100_000):
+                out[s : s + 100_000] = src[s : s + 100_000]
+            out.flush()
+            del out, src
         self.raw.unlink(missing_ok=True)
 
     def abort(self) -> None:

@@ -16,6 +16,7 @@ from . import chem
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
+PAD_ID, BOS_ID, EOS_ID = 0, 1, 2  # the special tokens' ids: every vocabulary starts with them
 
 
 def canonical_selfies(smiles) -> tuple[str | None, str | None, str]:
@@ -79,7 +80,7 @@ class Vocab:
             raise ValueError("vocabulary has duplicate tokens")
         object.__setattr__(self, "index", {t: i for i, t in enumerate(self.tokens)})
 
-    pad, bos, eos = 0, 1, 2
+    pad, bos, eos = PAD_ID, BOS_ID, EOS_ID
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -129,7 +130,7 @@ class Vocab:
         return "".join(out)
 
 
-def pad_batch(seqs: list[list[int]], pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pad_batch(seqs: list[list[int]], pad: int = PAD_ID) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     arr = np.full((len(seqs), int(lengths.max(initial=1))), pad, dtype=np.int64)
     for i, s in enumerate(seqs):

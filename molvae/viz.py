@@ -9,7 +9,8 @@ import numpy as np
 from . import chem
 
 
-def _check_png(path) -> Path:
+def check_png(path) -> Path:
+    """The path of a PNG to write; ValueError (one line) when it is not .png or its directory is missing."""
     p = Path(path)
     if p.suffix.lower() != ".png":
         raise ValueError(f"image path must end in .png: {p}")
@@ -24,7 +25,7 @@ def molecule_grid(smiles: Sequence[str], legends: Sequence[str], path, per_row: 
     from rdkit import Chem
     from rdkit.Chem.Draw import rdMolDraw2D
 
-    p = _check_png(path)
+    p = check_png(path)
     mols = [chem.to_mol(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     if not mols:
@@ -47,12 +48,10 @@ def _plt():
     return plt
 
 
-def training_curves(metrics_jsonl, path) -> Path:
-    """Validation reconstruction NLL, KL, active units and reconstruction accuracy by epoch."""
-    from .train import read_metrics
-
-    rows = read_metrics(metrics_jsonl)
-    p = _check_png(path)
+def training_curves(rows: list[dict], path) -> Path:
+    """Validation reconstruction NLL, KL, active units and reconstruction accuracy by epoch, from a run's
+    per-epoch metrics (molvae.train.read_metrics)."""
+    p = check_png(path)
     plt = _plt()
     ep = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
@@ -68,7 +67,7 @@ def training_curves(metrics_jsonl, path) -> Path:
 
 
 def latent_map(coords: np.ndarray, values: np.ndarray, label: str, path, explained=None) -> Path:
-    p = _check_png(path)
+    p = check_png(path)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     sc = ax.scatter(coords[:, 0], coords[:, 1], c=values, s=6, cmap="viridis")

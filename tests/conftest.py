@@ -31,7 +31,7 @@ def tiny_model(tmp_path_factory, tiny_csv):
     from molvae.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run") / "tiny"
-    cfg = TrainConfig(data=str(tiny_csv), out=str(out), epochs=6, batch_size=32, emb_dim=16, hidden_dim=64,
-                      enc_hidden_dim=32, latent_dim=8, kl_warmup_steps=50, val_fraction=0.1, lr=3e-3, seed=1)
+    cfg = TrainConfig(data=str(tiny_csv), out=str(out), epochs=6, batch_size=32, emb_dim=16, dec_hidden=64,
+                      enc_hidden=32, latent_dim=8, kl_warmup_steps=50, val_fraction=0.1, lr=3e-3, seed=1)
     train(cfg, log=lambda m: None)
     return out

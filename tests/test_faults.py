@@ -14,13 +14,13 @@ from molvae.api import MolVAE
 from molvae.model import VAE
 from molvae.train import TrainConfig, TrainError, read_metrics, train
 
-SMALL = dict(batch_size=16, emb_dim=8, hidden_dim=32, enc_hidden_dim=16, latent_dim=4, val_fraction=0.1, seed=0)
+SMALL = dict(batch_size=16, emb_dim=8, dec_hidden=32, enc_hidden=16, latent_dim=4, val_fraction=0.1, seed=0)
 
 
 def test_kill_9_then_resume(tmp_path, tiny_csv):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "molvae", "train", "--data", str(tiny_csv), "--out", str(out), "--epochs", "3",
-           "--batch-size", "16", "--hidden-dim", "32", "--enc-hidden-dim", "16", "--latent-dim", "4",
+           "--batch-size", "16", "--dec-hidden", "32", "--enc-hidden", "16", "--latent-dim", "4",
            "--emb-dim", "8", "--checkpoint-minutes", "0.0002"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "checkpoint" / "train_state.json"
@@ -88,7 +88,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path, tiny_csv):
     """torchrun with 2 gloo processes: each trains on half the batches; rank 0 alone writes."""
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "molvae", "train", "--nproc", "2", "--data", str(tiny_csv), "--out", str(out),
-           "--epochs", "2", "--batch-size", "16", "--hidden-dim", "32", "--enc-hidden-dim", "16",
+           "--epochs", "2", "--batch-size", "16", "--dec-hidden", "32", "--enc-hidden", "16",
            "--latent-dim", "4", "--emb-dim", "8", "--threads", "1", "--device", "cpu"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -107,7 +107,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path, tiny_csv):
 def test_sigterm_checkpoints_and_stops_cleanly(tmp_path, tiny_csv):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "molvae", "train", "--data", str(tiny_csv), "--out", str(out), "--epochs", "50",
-           "--batch-size", "16", "--hidden-dim", "32", "--enc-hidden-dim", "16", "--latent-dim", "4",
+           "--batch-size", "16", "--dec-hidden", "32", "--enc-hidden", "16", "--latent-dim", "4",
            "--emb-dim", "8"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120

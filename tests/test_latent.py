@@ -32,9 +32,9 @@ def test_pca_finds_the_main_axis():
 
 def test_interpolation_is_valid_and_deterministic(tiny_model):
     vae = MolVAE.load(tiny_model)
-    df = vae.interpolate(A, B, steps=7, method="slerp")
+    df = latent.interpolate(vae, A, B, steps=7, method="slerp")
     assert list(df["step"]) == list(range(7)) and df["valid"].all()
-    assert df.equals(vae.interpolate(A, B, steps=7, method="slerp"))
+    assert df.equals(latent.interpolate(vae, A, B, steps=7, method="slerp"))
     assert df["same_as_previous"].iloc[0] == False  # noqa: E712
     assert (df["same_as_previous"].iloc[1:] == (df["smiles"].iloc[1:].values == df["smiles"].iloc[:-1].values)).all()
     assert df.attrs["reconstructs_a"] == (df["smiles"].iloc[0] == df.attrs["a"])
@@ -42,11 +42,11 @@ def test_interpolation_is_valid_and_deterministic(tiny_model):
 
 def test_neighbours_sorted_and_seeded(tiny_model):
     vae = MolVAE.load(tiny_model)
-    df = vae.neighbours(A, n=12, radius=0.5, seed=3)
+    df = latent.explore(vae, A, n=12, radius=0.5, seed=3)
     assert len(df) == 12 and df["valid"].all() and df["latent_distance"].is_monotonic_increasing
     assert (df["latent_distance"] <= 0.5).all()
-    assert df.equals(vae.neighbours(A, n=12, radius=0.5, seed=3))
-    assert not df.equals(vae.neighbours(A, n=12, radius=0.5, seed=4))
+    assert df.equals(latent.explore(vae, A, n=12, radius=0.5, seed=3))
+    assert not df.equals(latent.explore(vae, A, n=12, radius=0.5, seed=4))
 
 
 def test_latent_commands_write_files(tmp_path, tiny_model, tiny_csv):

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from molvae import chem, metrics
-from molvae.checkpoint import smiles_hashes
+from molvae.chem import smiles_hashes
 
 
 def test_validity_uniqueness_novelty():
-    assert metrics.validity(["CCO", "C1CC", "c1ccccc1", ""]) == 0.5
+    assert metrics.canonical_valid(["CCO", "C1CC", "c1ccccc1", ""]) == ["CCO", "c1ccccc1"]
     assert metrics.unique_at(["CCO", "CCO", "CCN", "CCC"], 3) == pytest.approx(2 / 3)
     gen = ["CCO", "CCO", "CCN", "c1ccccc1"]
     assert metrics.novelty(gen, {"CCO"}) == pytest.approx(2 / 3)

@@ -31,8 +31,8 @@ def head_run(tmp_path_factory, train_smiles):
     d = tmp_path_factory.mktemp("head")
     csv = _labelled_csv(d / "lab.csv", train_smiles)
     logs = []
-    cfg = TrainConfig(data=str(csv), out=str(d / "run"), epochs=8, batch_size=32, emb_dim=16, hidden_dim=64,
-                      enc_hidden_dim=32, latent_dim=8, kl_warmup_steps=50, val_fraction=0.1, lr=3e-3, seed=1,
+    cfg = TrainConfig(data=str(csv), out=str(d / "run"), epochs=8, batch_size=32, emb_dim=16, dec_hidden=64,
+                      enc_hidden=32, latent_dim=8, kl_warmup_steps=50, val_fraction=0.1, lr=3e-3, seed=1,
                       properties=["activity", "logp"], property_weight=10.0)
     train(cfg, log=logs.append)
     return d / "run", logs
@@ -151,7 +151,7 @@ def test_cli_properties_flag(tmp_path, tiny_csv, capsys):
     from molvae.cli import main
 
     rc = main(["train", "--data", str(tiny_csv), "--out", str(tmp_path / "r"), "--epochs", "1", "--batch-size",
-               "128", "--hidden-dim", "32", "--enc-hidden-dim", "16", "--latent-dim", "4", "--properties",
+               "128", "--dec-hidden", "32", "--enc-hidden", "16", "--latent-dim", "4", "--properties",
                "qed,tpsa", "--workers", "1"])
     assert rc == 0
     assert MolVAE.load(tmp_path / "r").properties == ("qed", "tpsa")

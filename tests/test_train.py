@@ -21,7 +21,7 @@ def test_overfits_a_handful(tmp_path, train_smiles):
     p = tmp_path / "few.smi"
     p.write_text("\n".join(train_smiles[:8]) + "\n")
     cfg = TrainConfig(data=str(p), out=str(tmp_path / "run"), epochs=60, batch_size=8, emb_dim=16,
-                      hidden_dim=96, enc_hidden_dim=48, latent_dim=8, val_fraction=0.0, lr=1e-2,
+                      dec_hidden=96, enc_hidden=48, latent_dim=8, val_fraction=0.0, lr=1e-2,
                       kl_warmup_steps=1000, seed=0)
     train(cfg, log=lambda m: None)
     vae = MolVAE.load(tmp_path / "run")
@@ -39,8 +39,8 @@ def test_checkpoint_round_trip(tiny_model):
 
 
 def test_resume_continues_where_it_stopped(tmp_path, tiny_csv):
-    kw = dict(data=str(tiny_csv), out=str(tmp_path / "r"), batch_size=64, emb_dim=8, hidden_dim=32,
-              enc_hidden_dim=16, latent_dim=4, val_fraction=0.1, seed=2)
+    kw = dict(data=str(tiny_csv), out=str(tmp_path / "r"), batch_size=64, emb_dim=8, dec_hidden=32,
+              enc_hidden=16, latent_dim=4, val_fraction=0.1, seed=2)
     train(TrainConfig(epochs=1, **kw), log=lambda m: None)
     with pytest.raises(TrainError, match="already holds a training run"):
         train(TrainConfig(epochs=2, **kw), log=lambda m: None)

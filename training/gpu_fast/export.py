@@ -18,6 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from molvae import checkpoint  # noqa: E402
+from molvae.train import read_metrics  # noqa: E402
 from molvae.viz import training_curves  # noqa: E402
 
 run = Path(sys.argv[1])
@@ -45,5 +46,5 @@ cfg.update(out="training/fast", max_minutes=0.0)
 (dest / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 shutil.copy(run / "metrics.jsonl", dest / "metrics.jsonl")
 (dest / "train.log").write_text(log)
-training_curves(dest / "metrics.jsonl", dest / "training_curves.png")
+training_curves(read_metrics(dest / "metrics.jsonl"), dest / "training_curves.png")
 print(f"wrote molvae/models/fast and {dest}")

@@ -1,0 +1,75 @@
+"""What every command shares: the one-line-error parser, argument types, the model options, the summary line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class UsageError(ValueError):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def positive(name):
+    """An argparse type: a whole number > 0."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {v}")
+        return v
+    return parse
+
+
+def float_arg(name, ok, requirement):
+    """An argparse type: a float that passes ok(v), else '<name> must be <requirement>'."""
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{name} must be {requirement}, got {text}")
+        return v
+    return parse
+
+
+def positive_float(name):
+    return float_arg(name, lambda v: v > 0 and v != float("inf"), "a positive number")  # nan fails v > 0
+
+
+def unit_interval(name):
+    return float_arg(name, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+
+
+def add_model(p, runtime: bool = True):
+    """--model, and for commands that run the model in this process --device and --int8."""
+    p.add_argument("--model", default=None,
+                   help="model directory, or a bundled model's name: default (the default) or fast (smaller"
+                        " decoder: 1.5-2x faster sampling, lower reconstruction; see the README)")
+    if not runtime:  # commands whose workers load the model themselves, on the CPU
+        return
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
+                   help="where the model runs (default: cpu; auto: CUDA, then MPS, then CPU)")
+    p.add_argument("--int8", action="store_true",
+                   help="CPU only: int8 dynamic quantization of the GRU and linear layers (faster, approximate)")
+
+
+def load(args):
+    """The model a command asked for (--model, --device, --int8)."""
+    from ..api import MolVAE
+
+    return MolVAE.load(args.model, device=getattr(args, "device", "cpu"), int8=getattr(args, "int8", False))
+
+
+def report(message: str) -> None:
+    """A command's summary line, on stderr (stdout is for data)."""
+    print(message, file=sys.stderr, flush=True)

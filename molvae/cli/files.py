@@ -1,0 +1,158 @@
+"""`molvae reconstruct`, `score`, `evaluate` and `encode`: commands over a file of molecules."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import UsageError, add_model, load, positive, report
+
+
+def cmd_reconstruct(args) -> int:
+    from ..data import check_output_path, read_table, write_table
+    from ..score import output_name
+
+    check_output_path(args.output)
+    df, col = read_table(args.input, args.smiles_column)
+    vae = load(args)
+    t = time.time()
+    rec = vae.reconstruct(df[col].tolist())
+    for name in ("reconstruction", "recon_exact", "error"):
+        df[output_name(name, set(map(str, df.columns)))] = rec[name].values
+    write_table(df, args.output)
+    encodable = (rec["error"] == "").sum()
+    exact = rec["recon_exact"].sum()
+    report(f"reconstructed {len(df)} rows in {time.time() - t:.1f}s: exact {exact}/{encodable} encodable"
+           f" ({exact / max(1, encodable):.1%}), {len(df) - encodable} not encodable; written to {args.output}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from ..score import score_file
+
+    summary = score_file(args.input, args.output, model=args.model, with_model=not args.no_model,
+                         smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
+                         latent_path=args.latent, engine=args.engine, scheduler=args.scheduler,
+                         progress=not args.quiet)
+    report(summary.line())
+    return 0
+
+
+def _training_set(args):
+    """Novelty's reference: --train's canonical molecules, or the model's training-set hashes."""
+    from .. import metrics
+    from ..data import read_smiles
+
+    if args.train:
+        return set(metrics.canonical_valid(read_smiles(args.train)))
+    from ..api import MolVAE
+    from ..checkpoint import load_training_set
+
+    return load_training_set(MolVAE.load(args.model).path)
+
+
+def cmd_evaluate(args) -> int:
+    from .. import metrics
+    from ..data import read_smiles
+    from ..files import write_json
+
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise UsageError(f"output directory does not exist: {out.parent}")
+    if args.plots and not Path(args.plots).is_dir():
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+    gen = read_smiles(args.generated, args.smiles_column)
+    if args.n:
+        if len(gen) < args.n:
+            raise UsageError(f"-n {args.n} asks for more molecules than {args.generated} holds ({len(gen)})")
+        gen = gen[: args.n]
+    if not gen:
+        raise UsageError(f"no molecules in {args.generated}")
+    train = _training_set(args)
+    reference = read_smiles(args.reference) if args.reference else "moses_test"
+    scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
+    log = (lambda m: None) if args.quiet else (lambda m: report(f"  {m}"))
+    t = time.time()
+    res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log)
+    values, quants = res.pop("_values"), res.pop("_ref_quantiles")
+    res["seconds"] = round(time.time() - t, 1)
+    res = {k: ((round(v, 4) if v == v and abs(v) != float("inf") else None) if isinstance(v, float) else v)
+           for k, v in res.items()}
+    write_json(out, res)
+    if args.plots:
+        metrics.plot_properties(values, quants, Path(args.plots) / "properties.png")
+    keys = ["valid", "unique@10000", "novelty", "fcd", "snn", "frag", "scaf", "intdiv1", "filters"]
+    report("  ".join(f"{k} {res[k]}" for k in keys if res.get(k) is not None) + f"; written to {out}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    import numpy as np
+
+    from ..data import check_output_path, read_table, write_table
+    from ..files import atomic_path
+
+    out = Path(args.output)
+    if out.suffix not in (".npy", ".parquet"):
+        raise ValueError(f"output must be .npy or .parquet, got {out.name}")
+    if out.suffix == ".parquet":
+        check_output_path(out)
+    elif not out.parent.is_dir():
+        raise ValueError(f"output directory does not exist: {out.parent}")
+    df, col = read_table(args.input, args.smiles_column)
+    mu = load(args).encode(df[col].tolist())
+    if out.suffix == ".npy":
+        with atomic_path(out, suffix=".npy") as tmp:
+            np.save(tmp, mu)
+    else:
+        import pandas as pd
+
+        table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
+        table.insert(0, "smiles", df[col].values)
+        write_table(table, out)
+    ok = int((~np.isnan(mu).any(1)).sum())
+    report(f"encoded {ok}/{len(mu)} rows into {mu.shape[1]} dimensions (NaN rows where a molecule cannot be"
+           f" encoded); written to {out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")
+    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, their .gz, .parquet)")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--smiles-column", default=None)
+    add_model(p)
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
+    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
+    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .csv.gz, .parquet)")
+    add_model(p, runtime=False)
+    p.add_argument("--no-model", action="store_true", help="chemistry only: skip the VAE columns")
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--workers", type=positive("--workers"), default=None, help="processes (default: all cores)")
+    p.add_argument("--chunk-size", type=positive("--chunk-size"), default=2000, help="rows per chunk")
+    p.add_argument("--latent", default=None, help="write mu for each row to this .npy (NaN rows where not encodable)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("evaluate", help="MOSES metrics of a file of generated molecules")
+    p.add_argument("generated", help="generated molecules (.csv, .smi, ...)")
+    p.add_argument("-o", "--output", required=True, help="metrics JSON")
+    p.add_argument("--reference", default=None, help="reference set (default: the MOSES test split)")
+    p.add_argument("--no-scaffold-reference", action="store_true", help="skip the MOSES scaffold-test metrics")
+    p.add_argument("--train", default=None, help="training set for novelty (default: the model's training set)")
+    add_model(p, runtime=False)
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("-n", type=positive("-n"), default=None, help="use the first N molecules")
+    p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--smiles-column", default=None)
+    add_model(p)
+    p.set_defaults(func=cmd_encode)

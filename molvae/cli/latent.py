@@ -1,0 +1,94 @@
+"""`molvae interpolate`, `explore` and `map`: walking the latent space."""
+from __future__ import annotations
+
+from .common import add_model, load, positive, positive_float, report
+
+
+def cmd_interpolate(args) -> int:
+    from .. import latent, viz
+    from ..data import check_output_path, write_table
+
+    check_output_path(args.output)
+    if args.steps < 2:
+        raise ValueError(f"--steps must be at least 2 (got {args.steps})")
+    df = latent.interpolate(load(args), args.a, args.b, steps=args.steps, method=args.method)
+    write_table(df, args.output)
+    if args.image:
+        viz.molecule_grid(df["smiles"], [f"{s}: {m}" if m else f"{s}: (invalid)"
+                                         for s, m in zip(df["step"], df["smiles"])], args.image, per_row=5)
+    ends = []
+    if not df.attrs["reconstructs_a"]:
+        ends.append(f"A does not reconstruct (decodes to {df['smiles'].iloc[0] or 'nothing valid'})")
+    if not df.attrs["reconstructs_b"]:
+        ends.append(f"B does not reconstruct (decodes to {df['smiles'].iloc[-1] or 'nothing valid'})")
+    distinct = df.loc[df["valid"], "smiles"].nunique()
+    report(f"{len(df)} steps, {int(df['valid'].sum())} valid, {distinct} distinct molecules; "
+           + ("; ".join(ends) if ends else "the path starts at A and ends at B") + f"; written to {args.output}")
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from .. import latent, viz
+    from ..data import check_output_path, write_table
+
+    check_output_path(args.output)
+    df = latent.explore(load(args), args.smiles, n=args.n, radius=args.radius, seed=args.seed)
+    write_table(df, args.output)
+    if args.image:
+        viz.molecule_grid(df["smiles"], [f"d={d:.2f} T={s:.2f}" for d, s in zip(df["latent_distance"],
+                                                                              df["similarity"])], args.image)
+    uniq = df.loc[df["valid"] & ~df["same_as_input"], "smiles"].nunique()
+    report(f"{len(df)} neighbours, {uniq} distinct analogues (not the input); written to {args.output}")
+    return 0
+
+
+def cmd_map(args) -> int:
+    import numpy as np
+
+    from .. import chem, latent, properties, viz
+    from ..data import read_table
+
+    prop = properties.get(args.property)  # unknown names fail here, before any work
+    viz.check_png(args.output)
+    df, col = read_table(args.input, args.smiles_column)
+    smiles = df[col].tolist()[: args.max_rows]
+    mu = load(args).encode(smiles)
+    ok = ~np.isnan(mu).any(1)
+    if ok.sum() < 3:
+        raise ValueError("fewer than 3 molecules could be encoded; nothing to map")
+    values = np.array([prop(chem.to_mol(s)) for s, k in zip(smiles, ok) if k], dtype=float)
+    coords, var = latent.pca_2d(mu[ok].astype(np.float64))
+    viz.latent_map(coords, values, args.property, args.output, var)
+    report(f"mapped {int(ok.sum())} of {len(smiles)} molecules; written to {args.output}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("interpolate", help="decode the path between two molecules' latents")
+    p.add_argument("a", help="start molecule (SMILES)")
+    p.add_argument("b", help="end molecule (SMILES)")
+    p.add_argument("--steps", type=int, default=10, help="points on the path, ends included (default 10)")
+    p.add_argument("--method", choices=["linear", "slerp"], default="linear")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--image", default=None, help="PNG grid of the path")
+    add_model(p)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("explore", help="decode random neighbours of a molecule's latent (analogues)")
+    p.add_argument("smiles")
+    p.add_argument("-n", type=positive("-n"), default=20)
+    p.add_argument("--radius", type=positive_float("--radius"), default=1.0, help="latent distance (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--image", default=None, help="PNG grid of the neighbours")
+    add_model(p)
+    p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("map", help="PNG of a 2-D PCA of the latents, coloured by a property")
+    p.add_argument("input")
+    p.add_argument("--property", default="qed", help="a property name (qed, logp, sa, mw, tpsa, plogp, ...)")
+    p.add_argument("-o", "--output", required=True, help="PNG path")
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--max-rows", type=positive("--max-rows"), default=20000)
+    add_model(p)
+    p.set_defaults(func=cmd_map)

@@ -1,0 +1,82 @@
+"""`molvae optimize`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .common import UsageError, add_model, load, positive, report, unit_interval
+
+
+def _check_outputs(args) -> None:
+    """Fail before any work when the call log or the summary cannot be written."""
+    from ..data import check_output_path
+    from ..files import check_writable
+
+    for path in filter(None, [args.output, args.summary]):
+        out = Path(path)
+        if path == args.output:
+            check_output_path(out)
+        elif not out.parent.is_dir():
+            raise UsageError(f"output directory does not exist: {out.parent}")
+        try:
+            check_writable(out)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def summary_line(s: dict) -> str:
+    """The run in one line: calls, stop reason, best molecule, top-10 mean and AUC, the start's comparison."""
+    fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
+    early = {"stalled": ", stopped early: no new molecules",
+             "below_limit": f", stopped early: reached the limit of {s.get('below_limit')} molecules below the"
+                            " similarity floor",
+             }.get(s["stopped"], "")
+    line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
+            f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
+            f" decodes{early}); "
+            f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
+            f"top-10 AUC {s['auc_top10']:.4f}")
+    if s.get("start"):
+        line += (f"; start {s['start']} scores {fmt(s['start_score'])}, best with similarity >= "
+                 f"{s['similarity_min']}: {fmt(s['best_score'])} (similarity {fmt(s['best_similarity'])}, "
+                 f"improvement {fmt(s['improvement'])})")
+    return line
+
+
+def cmd_optimize(args) -> int:
+    from ..data import write_table
+    from ..files import write_json
+    from ..optimize import check_request, optimize
+
+    check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size)
+    _check_outputs(args)
+    res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
+                   similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
+                   progress=not args.quiet)
+    write_table(res.log, args.output)
+    if args.summary:
+        cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
+        write_json(args.summary, {**res.summary, "best": res.best(10)[cols].to_dict("records")}, default=float)
+    report(summary_line(res.summary) + f"; written to {args.output}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("optimize", help="optimize an objective in latent space under an oracle budget")
+    p.add_argument("--objective", required=True,
+                   help="qed, logp, sa, plogp, plogp_norm, a PMO task, similarity:<SMILES>, isomer:<formula>, "
+                        "smarts:<SMARTS>, a .toml file or module:function")
+    p.add_argument("--budget", type=positive("--budget"), required=True,
+                   help="distinct molecules the objective may score (repeats are free)")
+    p.add_argument("--method", choices=["bo", "gradient", "random"], default="bo")
+    p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
+    p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
+                   help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
+                   help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
+    p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
+    p.add_argument("--summary", default=None,
+                   help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model(p)
+    p.set_defaults(func=cmd_optimize)

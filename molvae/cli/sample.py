@@ -1,0 +1,60 @@
+"""`molvae sample`."""
+from __future__ import annotations
+
+import time
+
+from .common import add_model, load, positive, positive_float, report
+
+
+def cmd_sample(args) -> int:
+    from .. import viz
+    from ..data import check_output_path, write_table
+
+    if args.output:
+        check_output_path(args.output)
+    if args.image:
+        viz.check_png(args.image)
+    vae = load(args)
+    t = time.time()
+    df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
+                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank)
+    secs = time.time() - t
+    if args.output:
+        write_table(df, args.output)
+    else:
+        for s in df["smiles"]:
+            print(s)
+    if args.image:
+        head = df.head(30)
+        viz.molecule_grid(head["smiles"], [f"{i}" for i in range(len(head))], args.image)
+    valid = df["valid"].sum()
+    uniq = df.loc[df["valid"], "smiles"].nunique()
+    disc = df.attrs["discarded"]
+    why = f" ({', '.join(f'{k}: {v}' for k, v in disc.items())})" if disc else ""
+    report(f"sampled {len(df)} molecules in {secs:.1f}s: drew {df.attrs['drawn']}, discarded {sum(disc.values())}"
+           f"{why}; valid {valid}/{len(df)}, unique {uniq}" + (f"; written to {args.output}" if args.output else ""))
+    if len(df) < args.n:
+        report(f"molvae sample: error: only {len(df)} of {args.n} molecules passed the RDKit check")
+        return 1
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sample", help="sample molecules from the prior")
+    p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
+    add_model(p)
+    p.add_argument("--temperature", type=positive_float("--temperature"), default=1.0,
+                   help="softmax temperature of the decoder (default 1.0)")
+    p.add_argument("--latent-scale", type=positive_float("--latent-scale"), default=1.0,
+                   help="standard deviation of the prior draws (default 1.0)")
+    p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling tokens")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-invalid", action="store_true",
+                   help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
+    p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
+    p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
+    p.add_argument("--relaxed", action="store_true",
+                   help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
+    p.add_argument("--rerank", type=positive("--rerank"), default=1,
+                   help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
+    p.set_defaults(func=cmd_sample)

@@ -1,0 +1,133 @@
+"""`molvae train` and `molvae prepare`."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .common import positive, positive_float, report
+
+TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type); a second spelling is an older name still accepted
+    ("--data",): ("data", str), ("--out",): ("out", str), ("--smiles-column",): ("smiles_column", str),
+    ("--epochs",): ("epochs", positive("--epochs")), ("--batch-size",): ("batch_size", positive("--batch-size")),
+    ("--lr",): ("lr", positive_float("--lr")), ("--lr-decay",): ("lr_decay", positive_float("--lr-decay")),
+    ("--emb-dim",): ("emb_dim", positive("--emb-dim")),
+    ("--dec-hidden", "--hidden-dim"): ("dec_hidden", positive("--dec-hidden")),
+    ("--enc-hidden", "--enc-hidden-dim"): ("enc_hidden", positive("--enc-hidden")),
+    ("--enc-layers",): ("enc_layers", positive("--enc-layers")),
+    ("--dec-layers",): ("dec_layers", positive("--dec-layers")),
+    ("--latent-dim",): ("latent_dim", positive("--latent-dim")), ("--dropout",): ("dropout", float),
+    ("--max-len",): ("max_len", positive("--max-len")),
+    ("--beta",): ("beta", float), ("--kl-schedule",): ("kl_schedule", str),
+    ("--kl-warmup-steps",): ("kl_warmup_steps", positive("--kl-warmup-steps")),
+    ("--kl-ramp-fraction",): ("kl_ramp_fraction", float),
+    ("--free-bits",): ("free_bits", float), ("--grad-clip",): ("grad_clip", positive_float("--grad-clip")),
+    ("--max-minutes",): ("max_minutes", positive_float("--max-minutes")),
+    ("--checkpoint-minutes",): ("checkpoint_minutes", positive_float("--checkpoint-minutes")),
+    ("--val-fraction",): ("val_fraction", float), ("--val-max",): ("val_max", int),
+    ("--recon-eval",): ("recon_eval", int), ("--seed",): ("seed", int), ("--threads",): ("threads", int),
+    ("--device",): ("device", str),
+    ("--properties",): ("properties", str), ("--property-weight",): ("property_weight", float),
+    ("--init-from",): ("init_from", str),
+}
+SWITCHES = {"no_bidirectional": ("bidirectional", False), "no_amp": ("amp", False), "freeze_vae": ("freeze_vae", True)}
+
+
+def _relaunch_distributed(args) -> int:
+    """`molvae train --nproc K ...` is `torchrun --nproc_per_node=K -m molvae train ...`."""
+    import subprocess
+
+    argv, rest, skip = sys.argv[1:], [], False
+    for a in argv:  # drop --nproc K / --nproc=K (and unambiguous prefixes argparse accepted)
+        if skip:
+            skip = False
+        elif a.startswith("--npr"):
+            skip = "=" not in a
+        else:
+            rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+           "-m", "molvae", *rest]
+    return subprocess.call(cmd)
+
+
+def _settings(args) -> dict:
+    """TrainConfig settings: the --config file, the resumed run's own settings, then the flags (which win)."""
+    from ..config import TrainConfig
+
+    settings = {}
+    if args.config:
+        settings.update(TrainConfig.from_toml(args.config))
+    saved = Path(args.out) / "config.json" if args.out else None
+    if args.resume and saved is not None and saved.exists() and not args.config:
+        settings.update(TrainConfig.saved(saved))  # a resumed run keeps its settings unless told otherwise
+    for name, _ in TRAIN_FLAGS.values():
+        v = getattr(args, name)
+        if v is not None:
+            settings[name] = v
+    for flag, (name, value) in SWITCHES.items():
+        if getattr(args, flag):
+            settings[name] = value
+    return settings
+
+
+def cmd_train(args) -> int:
+    from ..config import TrainConfig
+    from ..train import read_metrics, train
+
+    if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _relaunch_distributed(args)
+    cfg = TrainConfig(**_settings(args))
+    model_dir = train(cfg, resume=args.resume, command="molvae " + " ".join(sys.argv[1:]),
+                      log=lambda m: print(m, file=sys.stderr, flush=True), workers=args.workers)
+    if int(os.environ.get("RANK", "0")) == 0:
+        done = (read_metrics(model_dir.parent / "metrics.jsonl") or [{}])[-1].get("epoch", 0)
+        if done >= cfg.epochs:
+            print(f"finished {done} epochs; model written to {model_dir}")
+        else:
+            print(f"stopped after {done} of {cfg.epochs} epochs; the checkpoint in {model_dir.parent / 'checkpoint'}"
+                  f" holds the latest weights (continue with --resume)"
+                  + (f"; the model of epoch {done} is in {model_dir}" if (model_dir / "model.json").exists() else ""))
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from ..config import TrainError, parse_properties
+    from ..prepare import prepare
+
+    if not Path(args.data).is_file():
+        raise TrainError(f"training data not found: {args.data}")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    props = parse_properties(args.properties or "")
+    vocab, ts = prepare(args.data, args.out, args.smiles_column, None, args.max_len or 0, args.workers,
+                        log=report, properties=props)
+    bad = sum(ts.skipped.values())
+    report(f"prepared {len(ts)} molecules ({bad} skipped: {ts.skipped}) with a {len(vocab)}-token vocabulary in"
+           f" {Path(args.out) / 'prepared'}; train with: molvae train --data {args.data} --out {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a model (or resume training)")
+    for flags, (name, typ) in TRAIN_FLAGS.items():
+        p.add_argument(*flags, dest=name, type=typ, default=None)
+    p.add_argument("--no-bidirectional", action="store_true", help="unidirectional encoder")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--config", default=None, help="TOML file with training settings (flags win)")
+    p.add_argument("--nproc", type=positive("--nproc"), default=None,
+                   help="train with K processes (DistributedDataParallel, via torchrun)")
+    p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    p.add_argument("--freeze-vae", action="store_true",
+                   help="with --init-from and --properties: train only the property head")
+    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
+                   help="processes for encoding the data (first run only)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("prepare", help="encode a training file once into OUT/prepared (memory-mapped)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--max-len", type=positive("--max-len"), default=None)
+    p.add_argument("--properties", default=None,
+                   help="comma-separated property labels, as for train --properties (encoded once with the data)")
+    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1)
+    p.set_defaults(func=cmd_prepare)

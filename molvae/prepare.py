@@ -1,0 +1,144 @@
+"""Data preparation: read a training file once, canonicalize, encode as SELFIES token ids (in parallel),
+attach property labels, and keep the result in OUT/prepared/ (memory-mapped by the training loop)."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from . import data, tokens
+from .config import TrainError
+from .tokens import Vocab
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _encode_chunk(job) -> list[tuple]:
+    """(canonical SMILES, SELFIES, reason) for each SMILES, plus the computed property values (NaN where
+    RDKit cannot compute one)."""
+    smiles, computed = job
+    from . import chem, properties
+
+    funcs = [properties.get(n) for n in computed]
+    rows = []
+    for s in smiles:
+        canon, sf, why = tokens.canonical_selfies(s)
+        vals = ()
+        if funcs:
+            mol = chem.to_mol(canon) if sf is not None else None
+            vals = tuple(_safe(f, mol) for f in funcs)
+        rows.append((canon, sf, why, vals))
+    return rows
+
+
+def _safe(func, mol) -> float:
+    if mol is None:
+        return float("nan")
+    try:
+        return float(func(mol))
+    except Exception:  # noqa: BLE001 - a property RDKit cannot compute is a missing label, not a crash
+        return float("nan")
+
+
+def property_sources(columns, names) -> tuple[list[str], list[str]]:
+    """Split property names into data-file columns and names molvae computes with RDKit."""
+    from . import properties
+
+    cols, computed = [], []
+    for n in names:
+        if n in columns:
+            cols.append(n)
+        elif n in properties.PROPERTIES:
+            computed.append(n)
+        else:
+            raise TrainError(f"property '{n}' is neither a column of the data file nor a property molvae computes"
+                             f" ({', '.join(properties.PROPERTIES)})")
+    return cols, computed
+
+
+def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | None = None, max_len: int = 0,
+            workers: int = 1, log=print, properties=()) -> tuple[Vocab, data.TokenizedSet]:
+    """Read, canonicalize and encode a training file once, into out/prepared/ (memory-mapped afterwards).
+
+    Reused while the data file (by sha256), the vocabulary and the settings are unchanged, so resuming or
+    re-running does not re-tokenize. Rows that cannot be used are counted by reason. `properties` names the
+    labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
+    values) or a property molvae computes (see molvae.properties).
+    """
+    out = Path(out)
+    sha = file_sha256(data_path)
+    prepared = out / "prepared"
+    if (prepared / "meta.json").exists():
+        try:
+            ts, meta = data.TokenizedSet.load(prepared)
+        except (OSError, ValueError, KeyError):
+            ts, meta = None, {}
+        same_vocab = vocab is None or meta.get("vocab") == list(vocab.tokens)
+        same_settings = meta.get("settings") == _settings(smiles_column, max_len, properties)
+        width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len)
+        if meta.get("source_sha256") == sha and same_vocab and same_settings and width_ok:
+            log(f"prepared data from {prepared}")
+            vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
+            return vocab, ts
+    table, col = data.read_table(data_path, smiles_column)
+    smiles = ["" if v is None else str(v) for v in table[col].tolist()]
+    cols, computed = property_sources(table.columns, properties)
+    log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)"
+        + (f"; property labels: {', '.join(properties)}" if properties else ""))
+    from tqdm import tqdm
+
+    chunks = [(smiles[i : i + 5000], computed) for i in range(0, len(smiles), 5000)]
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            parts = list(tqdm(pool.imap(_encode_chunk, chunks), total=len(chunks), desc="encode", disable=None))
+    else:
+        parts = [_encode_chunk(c) for c in tqdm(chunks, desc="encode", disable=None)]
+    encoded = [r for part in parts for r in part]
+    canon = [c if s is not None else smi for (c, s, _, _), smi in zip(encoded, smiles)]
+    selfies = [s for _, s, _, _ in encoded]
+    props = None
+    if properties:
+        import pandas as pd
+
+        props = np.full((len(smiles), len(properties)), np.nan, dtype=np.float32)
+        for j, name in enumerate(properties):
+            if name in cols:
+                props[:, j] = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float64)
+            else:
+                k = computed.index(name)
+                props[:, j] = [r[3][k] for r in encoded]
+        props[~np.isfinite(props)] = np.nan
+    del table
+    if vocab is None:
+        good = [s for s in selfies if s]
+        if not good:
+            raise TrainError(f"no usable molecules in {data_path}")
+        vocab = Vocab.build(good, max_len or None)
+    ts = data.tokenize(canon, vocab, selfies, props)  # counts the reason for every row it leaves out
+    if len(ts) == 0:
+        raise TrainError(f"no usable molecules in {data_path}")
+    if properties:
+        seen = np.isfinite(ts.props).sum(0)
+        log("property labels present: " + ", ".join(f"{n} {int(c)}/{len(ts)}" for n, c in zip(properties, seen)))
+        if (seen < 2).any():
+            raise TrainError("property " + ", ".join(n for n, c in zip(properties, seen) if c < 2)
+                             + " has fewer than 2 values in the usable rows")
+    ts.save(prepared, vocab.tokens, sha, _settings(smiles_column, max_len, properties))
+    ts, _ = data.TokenizedSet.load(prepared)
+    return vocab, ts
+
+
+def _settings(smiles_column, max_len, properties) -> dict:
+    d = {"smiles_column": smiles_column, "max_len": max_len or 0}
+    if properties:
+        d["properties"] = list(properties)
+    return d
