@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Chem import AllChem, rdFingerprintGenerator
+from rdkit.Chem import AllChem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from . import chem, properties

@@ -7,7 +7,9 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
+from molvae import objective_types as OT
 from molvae import objectives as O
+from molvae import tasks as T
 from molvae import properties
 
 G = rdFingerprintGenerator
@@ -50,7 +52,7 @@ def score(spec, smiles):
 # -- the task list, interface and penalties -------------------------------------------------------------------
 def test_the_twenty_tasks_are_registered_and_score_in_unit_interval():
     assert set(O.TASKS) == PMO_TASKS and len(O.TASKS) == 20
-    batch = ["CCO", O.OSIMERTINIB, *INVALID]
+    batch = ["CCO", T.OSIMERTINIB, *INVALID]
     for name in O.TASKS:
         obj = O.get_objective(name)
         assert obj.name == name and obj.direction == "maximize" and obj.penalty == 0.0
@@ -95,27 +97,27 @@ def test_plogp_norm_uses_the_jtvae_zinc250k_statistics():
 
 
 # -- similarity and rediscovery -------------------------------------------------------------------------------
-@pytest.mark.parametrize("task,target", [("celecoxib_rediscovery", O.CELECOXIB),
-                                         ("troglitazone_rediscovery", O.TROGLITAZONE),
-                                         ("thiothixene_rediscovery", O.THIOTHIXENE)])
+@pytest.mark.parametrize("task,target", [("celecoxib_rediscovery", T.CELECOXIB),
+                                         ("troglitazone_rediscovery", T.TROGLITAZONE),
+                                         ("thiothixene_rediscovery", T.THIOTHIXENE)])
 def test_rediscovery_scores_its_target_one_and_others_by_ecfp4_count_tanimoto(task, target):
     obj = O.get_objective(task)
     other_writing = Chem.MolToSmiles(mol(target), doRandom=False)
     np.testing.assert_allclose(obj([target, other_writing]), [1.0, 1.0])
-    for other in (OCTANE, O.OSIMERTINIB):
+    for other in (OCTANE, T.OSIMERTINIB):
         assert score(task, other) == pytest.approx(tanimoto(ECFP4, target, other))
         assert score(task, other) < 0.3
 
 
 def test_similarity_tasks_clip_at_075_with_guacamol_fingerprints():
-    assert score("albuterol_similarity", O.ALBUTEROL) == 1.0
-    t = tanimoto(FCFP4, O.ALBUTEROL, TERBUTALINE)
+    assert score("albuterol_similarity", T.ALBUTEROL) == 1.0
+    t = tanimoto(FCFP4, T.ALBUTEROL, TERBUTALINE)
     assert 0 < t < 0.75
     assert score("albuterol_similarity", TERBUTALINE) == pytest.approx(t / 0.75)
     assert score("albuterol_similarity", OCTANE) < 0.3
-    assert score("mestranol_similarity", O.MESTRANOL) == 1.0
+    assert score("mestranol_similarity", T.MESTRANOL) == 1.0
     estradiol = "C[C@]12CC[C@@H]3c4ccc(O)cc4CC[C@H]3[C@@H]1CC[C@@H]2O"
-    t = tanimoto(AP, O.MESTRANOL, estradiol)
+    t = tanimoto(AP, T.MESTRANOL, estradiol)
     assert score("mestranol_similarity", estradiol) == pytest.approx(min(t / 0.75, 1.0))
     assert score("mestranol_similarity", OCTANE) < 0.2
 
@@ -126,7 +128,7 @@ def test_fingerprints_equal_guacamols_rdkit_calls():
 
     if not hasattr(AllChem, "GetMorganFingerprint"):
         pytest.skip("this RDKit no longer has the deprecated fingerprint functions")
-    a, b = mol(O.ALBUTEROL), mol(TERBUTALINE)
+    a, b = mol(T.ALBUTEROL), mol(TERBUTALINE)
     old = {"ECFP4": lambda m: AllChem.GetMorganFingerprint(m, 2),
            "ECFP6": lambda m: AllChem.GetMorganFingerprint(m, 3),
            "FCFP4": lambda m: AllChem.GetMorganFingerprint(m, 2, useFeatures=True),
@@ -139,20 +141,20 @@ def test_fingerprints_equal_guacamols_rdkit_calls():
 
 def test_similarity_spec_is_morgan2_2048_bit_tanimoto():
     gen = G.GetMorganGenerator(radius=2, fpSize=2048)
-    obj = O.get_objective("similarity:" + O.ALBUTEROL)
+    obj = O.get_objective("similarity:" + T.ALBUTEROL)
     assert obj.direction == "maximize" and obj.penalty == 0.0
-    out = obj([O.ALBUTEROL, TERBUTALINE, "??"])
-    want = DataStructs.TanimotoSimilarity(gen.GetFingerprint(mol(O.ALBUTEROL)), gen.GetFingerprint(mol(TERBUTALINE)))
+    out = obj([T.ALBUTEROL, TERBUTALINE, "??"])
+    want = DataStructs.TanimotoSimilarity(gen.GetFingerprint(mol(T.ALBUTEROL)), gen.GetFingerprint(mol(TERBUTALINE)))
     np.testing.assert_allclose(out, [1.0, want, 0.0])
-    assert O.get_objective("similarity:" + O.ALBUTEROL) is obj  # built (and fingerprinted) once
+    assert O.get_objective("similarity:" + T.ALBUTEROL) is obj  # built (and fingerprinted) once
 
 
 def test_median_tasks_are_geometric_means_of_two_similarities():
-    t = tanimoto(ECFP4, O.CAMPHOR, O.MENTHOL)
-    assert score("median1", O.CAMPHOR) == pytest.approx(math.sqrt(t))
-    assert score("median1", O.MENTHOL) == pytest.approx(math.sqrt(t))
-    t2 = tanimoto(ECFP6, O.TADALAFIL, O.SILDENAFIL)
-    assert score("median2", O.SILDENAFIL) == pytest.approx(math.sqrt(t2))
+    t = tanimoto(ECFP4, T.CAMPHOR, T.MENTHOL)
+    assert score("median1", T.CAMPHOR) == pytest.approx(math.sqrt(t))
+    assert score("median1", T.MENTHOL) == pytest.approx(math.sqrt(t))
+    t2 = tanimoto(ECFP6, T.TADALAFIL, T.SILDENAFIL)
+    assert score("median2", T.SILDENAFIL) == pytest.approx(math.sqrt(t2))
 
 
 # -- isomers ---------------------------------------------------------------------------------------------------
@@ -182,44 +184,44 @@ def test_isomer_score_reproduces_guacamols_own_test_values():
 def test_isomer_counts_hydrogens_like_addhs():
     for s in ("CO", "[H]OC([H])([H])[H]", "[2H]C([2H])([2H])O", "C[NH3+]"):
         m = Chem.AddHs(mol(s))
-        assert O._count_element("H", mol(s)) == sum(a.GetSymbol() == "H" for a in m.GetAtoms())
-        assert O._count_atoms(mol(s)) == m.GetNumAtoms()
+        assert OT._count_element("H", mol(s)) == sum(a.GetSymbol() == "H" for a in m.GetAtoms())
+        assert OT._count_atoms(mol(s)) == m.GetNumAtoms()
     assert score("isomer:CH4O", "[H]OC([H])([H])[H]") == pytest.approx(1.0)
 
 
 # -- MPO tasks on their reference drugs, computed by hand ------------------------------------------------------
 def test_osimertinib_fexofenadine_ranolazine_on_their_drugs():
-    m = mol(O.OSIMERTINIB)
+    m = mol(T.OSIMERTINIB)
     tpsa, logp = Descriptors.TPSA(m), Crippen.MolLogP(m)
     assert tpsa < 100 and logp > 1
     # FCFP4 similarity 1 -> clipped 1; ECFP6 similarity 1 -> min-Gaussian(0.85, 0.1) = g(1; 0.85, 0.1)
     want = gmean(1.0, g(1.0, 0.85, 0.1), g(tpsa, 100, 10), g(logp, 1, 1))
-    assert score("osimertinib_mpo", O.OSIMERTINIB) == pytest.approx(want)
+    assert score("osimertinib_mpo", T.OSIMERTINIB) == pytest.approx(want)
 
-    m = mol(O.FEXOFENADINE)
+    m = mol(T.FEXOFENADINE)
     tpsa, logp = Descriptors.TPSA(m), Crippen.MolLogP(m)
     want = gmean(1.0, g(min(tpsa, 90), 90, 10), g(max(logp, 4), 4, 1))
-    assert score("fexofenadine_mpo", O.FEXOFENADINE) == pytest.approx(want)
+    assert score("fexofenadine_mpo", T.FEXOFENADINE) == pytest.approx(want)
 
-    m = mol(O.RANOLAZINE)
+    m = mol(T.RANOLAZINE)
     tpsa, logp = Descriptors.TPSA(m), Crippen.MolLogP(m)
     want = gmean(1.0, g(min(logp, 7), 7, 1), g(0, 1, 1), g(min(tpsa, 95), 95, 20))  # no fluorine
-    assert score("ranolazine_mpo", O.RANOLAZINE) == pytest.approx(want)
-    comps = O.get_objective("ranolazine_mpo").components([O.RANOLAZINE, "xx"])
+    assert score("ranolazine_mpo", T.RANOLAZINE) == pytest.approx(want)
+    comps = O.get_objective("ranolazine_mpo").components([T.RANOLAZINE, "xx"])
     assert comps["n_F"][0] == pytest.approx(math.exp(-0.5)) and math.isnan(comps["n_F"][1])
 
 
 def test_ring_and_formula_mpos_on_their_drugs():
-    assert rdMolDescriptors.CalcNumRings(mol(O.AMLODIPINE)) == 2
-    assert score("amlodipine_mpo", O.AMLODIPINE) == pytest.approx(math.sqrt(g(2, 3, 0.5)))  # = e^-1
-    assert rdMolDescriptors.CalcNumAromaticRings(mol(O.PERINDOPRIL)) == 0
-    assert score("perindopril_mpo", O.PERINDOPRIL) == pytest.approx(math.exp(-4))  # sqrt(g(0; 2, 0.5))
+    assert rdMolDescriptors.CalcNumRings(mol(T.AMLODIPINE)) == 2
+    assert score("amlodipine_mpo", T.AMLODIPINE) == pytest.approx(math.sqrt(g(2, 3, 0.5)))  # = e^-1
+    assert rdMolDescriptors.CalcNumAromaticRings(mol(T.PERINDOPRIL)) == 0
+    assert score("perindopril_mpo", T.PERINDOPRIL) == pytest.approx(math.exp(-4))  # sqrt(g(0; 2, 0.5))
     # zaleplon is C17H15N5O, the target formula C19H17N3O2: counts off by 2, 2, 2, 1; total 38 vs 41
-    assert rdMolDescriptors.CalcMolFormula(mol(O.ZALEPLON)) == "C17H15N5O"
+    assert rdMolDescriptors.CalcMolFormula(mol(T.ZALEPLON)) == "C17H15N5O"
     iso = math.exp(-(2 + 2 + 2 + 0.5 + 0.5 * (3 / 2) ** 2) / 5)
-    assert score("zaleplon_mpo", O.ZALEPLON) == pytest.approx(math.sqrt(iso))
+    assert score("zaleplon_mpo", T.ZALEPLON) == pytest.approx(math.sqrt(iso))
     # sitagliptin itself: right formula, logP and TPSA (1 each) but similarity 1 -> Gaussian(0, 0.1) = e^-50
-    assert score("sitagliptin_mpo", O.SITAGLIPTIN) == pytest.approx(math.exp(-50 / 4))
+    assert score("sitagliptin_mpo", T.SITAGLIPTIN) == pytest.approx(math.exp(-50 / 4))
 
 
 def test_valsartan_smarts_as_guacamol_defines_it():
@@ -230,29 +232,29 @@ def test_valsartan_smarts_as_guacamol_defines_it():
                  g(Descriptors.TPSA(v), Descriptors.TPSA(ref), 5),
                  g(Descriptors.BertzCT(v), Descriptors.BertzCT(ref), 30))
     assert obj([VALSARTAN])[0] == pytest.approx(want, rel=1e-9)
-    comps = obj.components([VALSARTAN, O.SITAGLIPTIN])
+    comps = obj.components([VALSARTAN, T.SITAGLIPTIN])
     np.testing.assert_array_equal(comps["smarts"], [1.0, 0.0])  # valsartan has the biphenyl amide; sitagliptin not
-    assert obj([O.SITAGLIPTIN])[0] == 0.0  # geometric mean with a zero SMARTS term
+    assert obj([T.SITAGLIPTIN])[0] == 0.0  # geometric mean with a zero SMARTS term
     np.testing.assert_allclose(comps["logp"][1], 1.0)
 
 
 def test_deco_and_scaffold_hop_on_the_start_molecule():
     # start: pharmacophore similarity 1; deco hop wants both decorations gone (0, 0) and the scaffold kept (1)
-    assert score("deco_hop", O.HOP_START) == pytest.approx((1 + 0 + 0 + 1) / 4)
+    assert score("deco_hop", T.HOP_START) == pytest.approx((1 + 0 + 0 + 1) / 4)
     # scaffold hop keeps the decoration (1) but wants the scaffold gone (0)
-    assert score("scaffold_hop", O.HOP_START) == pytest.approx((1 + 1 + 0) / 3)
+    assert score("scaffold_hop", T.HOP_START) == pytest.approx((1 + 1 + 0) / 3)
     # a molecule with none of the patterns: only the two "absent" terms of deco hop count, plus its similarity
     comps = O.get_objective("deco_hop").components([OCTANE])
     assert comps["no_sulfone"][0] == 1 and comps["no_benzothiazole_amine"][0] == 1 and comps["scaffold"][0] == 0
 
 
 def test_qed_task_is_rdkit_qed():
-    assert score("qed", O.CELECOXIB) == pytest.approx(QED.qed(mol(O.CELECOXIB)))
+    assert score("qed", T.CELECOXIB) == pytest.approx(QED.qed(mol(T.CELECOXIB)))
 
 
 def test_smarts_spec_matches_guacamols_test():
     obj = O.get_objective("smarts:[#7;h1]c1ncccn1")
-    np.testing.assert_array_equal(obj([O.OSIMERTINIB, O.TROGLITAZONE, "bad"]), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(obj([T.OSIMERTINIB, T.TROGLITAZONE, "bad"]), [1.0, 0.0, 0.0])
     with pytest.raises(ValueError):
         O.get_objective("smarts:[C")
 
@@ -350,8 +352,8 @@ def test_toml_accepts_tasks_and_nested_files_and_reports_errors(tmp_path):
                                          '[[component]]\nproperty = "inner.toml"\nlabel = "inner"\n')
     obj = O.get_objective(str(tmp_path / "outer.toml"))
     assert obj.name == "outer"
-    want = (1.0 + QED.qed(mol(O.CELECOXIB))) / 2
-    assert obj([O.CELECOXIB])[0] == pytest.approx(want)
+    want = (1.0 + QED.qed(mol(T.CELECOXIB))) / 2
+    assert obj([T.CELECOXIB])[0] == pytest.approx(want)
     bad = {"loop.toml": '[[component]]\nproperty = "loop.toml"\n',
            "kind.toml": '[[component]]\nproperty = "qed"\ntransform = { kind = "cubic" }\n',
            "prop.toml": '[[component]]\nproperty = "no_such_thing"\n',
@@ -378,18 +380,39 @@ def test_module_function_objectives(tmp_path, monkeypatch):
         "cost.direction = 'minimize'\ncost.penalty = 1e6\n"
         "NOT_CALLABLE = 3\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    obj = O.get_objective("my_scores_mod:length")
+    get = lambda spec: O.get_objective(spec, allow_python=True)  # noqa: E731
+    obj = get("my_scores_mod:length")
     assert obj.name == "my_scores_mod:length" and obj.direction == "maximize"
     np.testing.assert_allclose(obj(["CCO", "c1ccccc1", "not a smiles"]), [3, 8, -100.0])  # invalid never reaches it
-    np.testing.assert_allclose(O.get_objective("my_scores_mod:picky")(["CCO", "CN", "CC"]), [1.0, -100.0, 1.0])
-    cost = O.get_objective("my_scores_mod:cost")
+    np.testing.assert_allclose(get("my_scores_mod:picky")(["CCO", "CC"]), [1.0, 1.0])
+    with pytest.raises(O.ObjectiveError, match="my_scores_mod:picky' raised RuntimeError: no nitrogen please"):
+        get("my_scores_mod:picky")(["CCO", "CN", "CC"])  # a failing objective stops the run, in one line
+    cost = get("my_scores_mod:cost")
     assert cost.direction == "minimize"
     np.testing.assert_allclose(cost(["CC", "(("]), [2.0, 1e6])
     with pytest.raises(ValueError, match="values for"):
-        O.get_objective("my_scores_mod:wrong")(["CC", "CCC"])
+        get("my_scores_mod:wrong")(["CC", "CCC"])
     for spec in ("my_scores_mod:missing", "my_scores_mod:NOT_CALLABLE", "no_such_module_xyz:f"):
         with pytest.raises(ValueError):
+            get(spec)
+
+
+def test_python_objectives_need_an_explicit_opt_in(tmp_path, monkeypatch):
+    """Naming module:function runs code: refused without allow_python, directly or inside a TOML file,
+    before anything is imported."""
+    marker = tmp_path / "imported"
+    (tmp_path / "evil_mod.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\ndef f(s):\n    return [1.0] * len(s)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "obj.toml").write_text('[[component]]\nproperty = "qed"\n[[component]]\nproperty = "os:system"\n')
+    (tmp_path / "outer.toml").write_text('[[component]]\nproperty = "obj.toml"\n')
+    for spec in ("os:system", "subprocess:call", "evil_mod:f", str(tmp_path / "obj.toml"), str(tmp_path / "outer.toml")):
+        with pytest.raises(ValueError, match="--allow-python") as info:
             O.get_objective(spec)
+        assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="--allow-python"):
+        O.combine([("qed", 1.0), ("evil_mod:f", 1.0)])
+    assert not marker.exists()  # nothing was imported
+    assert O.get_objective("evil_mod:f", allow_python=True)(["CCO"])[0] == 1.0 and marker.exists()
 
 
 def test_unknown_names_raise_a_one_line_value_error():
@@ -405,6 +428,6 @@ def test_unknown_names_raise_a_one_line_value_error():
 
 def test_tasks_are_cached_and_stateless():
     assert O.get_objective("deco_hop") is O.get_objective("DECO_HOP")
-    a = O.get_objective("median2")([O.TADALAFIL, O.SILDENAFIL])
-    b = O.get_objective("median2")([O.SILDENAFIL, O.TADALAFIL])
+    a = O.get_objective("median2")([T.TADALAFIL, T.SILDENAFIL])
+    b = O.get_objective("median2")([T.SILDENAFIL, T.TADALAFIL])
     np.testing.assert_allclose(a, b[::-1])

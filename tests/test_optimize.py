@@ -102,7 +102,6 @@ def test_random_spends_the_budget_exactly_and_is_deterministic():
 
 
 def test_bo_spends_the_budget_exactly_is_deterministic_and_beats_random():
-    pytest.importorskip("botorch")
     bo = [_run("logp", 120, "bo", seed, 20) for seed in (0, 1)]
     again = optimize(_model(), "logp", 120, method="bo", seed=0, batch_size=20)
     pd.testing.assert_frame_equal(bo[0].log, again.log)
@@ -153,8 +152,6 @@ def test_gradient_caps_the_decodes_spent_on_paths_to_known_molecules(vae, monkey
 
 @pytest.mark.parametrize("method", ["random", "bo"])
 def test_constrained_mode_reports_only_molecules_above_the_floor(method):
-    if method == "bo":
-        pytest.importorskip("botorch")
     r = _run("logp", 60, method, 0, 10 if method == "bo" else None, START, 0.4)
     log, s = r.log, r.summary
     assert log["smiles"][0] == chem.canonical(START) and log["similarity"][0] == 1.0 and log["call"][0] == 1
@@ -215,7 +212,9 @@ def test_bad_requests_raise_one_line_errors(vae):
                         (dict(method="annealing"), "unknown method"),
                         (dict(start="C1CC"), "invalid start molecule"),
                         (dict(start="CCO", similarity_min=1.5), "similarity minimum must be in [0, 1]"),
-                        (dict(similarity_min=0.4), "needs a start molecule")]:
+                        (dict(similarity_min=0.4), "needs a start molecule"),
+                        (dict(method="bo", n_inti=5), "method 'bo' has no option 'n_inti'"),
+                        (dict(method="random", steps=3), "method 'random' has no option 'steps'")]:
         with pytest.raises(OptimizeError, match=msg.replace("[", r"\[").replace("]", r"\]")):
             optimize(vae, "qed", **{"budget": 10, **kwargs})
 
@@ -263,11 +262,16 @@ def _cli_error(args, capsys):
     (["--objective", "qed", "--similarity-min", "0.4"], "needs a start molecule"),
     (["--objective", "qed", "-o", "/nonexistent/dir/out.csv"], "output directory does not exist"),
     (["--objective", "qed", "-o", "{tmp}/out.xlsx"], "unsupported output type"),
+    (["--objective", "os:system"], "runs only with --allow-python"),
+    (["--objective", "{evil_toml}"], "runs only with --allow-python"),
 ])
 def test_cli_user_errors_are_one_line(args, message, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("name = [unclosed\n")
-    args = [a.replace("{toml}", str(bad)).replace("{tmp}", str(tmp_path)) for a in args]
+    evil = tmp_path / "evil.toml"
+    evil.write_text('[[component]]\nproperty = "subprocess:call"\n')
+    args = [a.replace("{toml}", str(bad)).replace("{tmp}", str(tmp_path)).replace("{evil_toml}", str(evil))
+            for a in args]
     if "--budget" not in args:
         args += ["--budget", "10"]
     if "-o" not in args:
@@ -282,3 +286,17 @@ def test_cli_error_in_a_fresh_process_has_no_traceback(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert [l for l in r.stderr.splitlines() if l.strip()] == [
         "molvae optimize: error: invalid start molecule (parse error): 'not a molecule'"]
+
+
+def test_cli_allow_python_runs_a_user_objective_and_its_error_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "user_obj_mod.py").write_text("def n_atoms(smiles):\n    return [len(s) for s in smiles]\n"
+                                              "def broken(smiles):\n    raise KeyError('descriptor')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "log.csv"
+    assert main(["optimize", "--objective", "user_obj_mod:n_atoms", "--allow-python", "--budget", "12",
+                 "--method", "random", "-o", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out)) == 12
+    capsys.readouterr()
+    code, err = _cli_error(["--objective", "user_obj_mod:broken", "--allow-python", "--budget", "5", "--method",
+                            "random", "-o", str(out), "--quiet"], capsys)
+    assert code == 2 and len(err) == 1 and "'user_obj_mod:broken' raised KeyError" in err[0], err

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from molvae import optimize as opt_mod
+from molvae.optimize.gradient import head_prior
 from molvae.api import MolVAE
 from molvae.model import property_loss
 from molvae.train import TrainConfig, TrainError, train
@@ -15,7 +16,7 @@ from molvae.train import TrainConfig, TrainError, train
 
 def _labelled_csv(path, smiles):
     rng = np.random.default_rng(0)
-    from molvae import chem, properties
+    from molvae import chem
 
     atoms = np.array([chem.to_mol(s).GetNumHeavyAtoms() for s in smiles], dtype=float)
     activity = (atoms - atoms.mean()).astype(object)
@@ -87,16 +88,16 @@ def test_gradient_uses_the_head(head_run, train_smiles):
 
     run, _ = head_run
     vae = MolVAE.load(run)
-    prior = opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("logp"), 10))
+    prior = head_prior(vae, opt_mod.Oracle(get_objective("logp"), 10))
     z = torch.from_numpy(vae.encode(train_smiles[:3]))
     assert torch.allclose(prior(z), torch.tensor(vae.predict(train_smiles[:3])["pred_logp"].to_numpy()),
                           atol=1e-5)
-    assert opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("qed"), 10)) is None  # not a head property
+    assert head_prior(vae, opt_mod.Oracle(get_objective("qed"), 10)) is None  # not a head property
     res = opt_mod.optimize(vae, "logp", 60, method="gradient", seed=0)
     again = opt_mod.optimize(vae, "logp", 60, method="gradient", seed=0)
     assert res.summary["calls"] == 60 and res.log["smiles"].tolist() == again.log["smiles"].tolist()
     int8 = MolVAE.load(run, int8=True)
-    assert opt_mod._head_prior(int8, opt_mod.Oracle(get_objective("logp"), 10)) is None  # no gradient in int8
+    assert head_prior(int8, opt_mod.Oracle(get_objective("logp"), 10)) is None  # no gradient in int8
 
 
 def test_plogp_norm_prior_is_built_from_the_heads_terms():
@@ -108,14 +109,14 @@ def test_plogp_norm_prior_is_built_from_the_heads_terms():
     from tests.conftest import moses_head
 
     vae = MolVAE.load("fast")
-    prior = opt_mod._head_prior(vae, opt_mod.Oracle(get_objective("plogp_norm"), 10))
+    prior = head_prior(vae, opt_mod.Oracle(get_objective("plogp_norm"), 10))
     smiles = moses_head(200, "moses_test.csv.gz")
     with torch.no_grad():
         pred = prior(torch.from_numpy(vae.encode(smiles))).numpy()
     y = np.array([plogp_norm(chem.to_mol(s)) for s in smiles])
     assert 1 - np.mean((pred - y) ** 2) / np.var(y) > 0.75  # measured 0.86
     default = MolVAE.load()  # its head has the terms too; a model without them has no prior
-    assert opt_mod._head_prior(default, opt_mod.Oracle(get_objective("plogp_norm"), 10)) is not None
+    assert head_prior(default, opt_mod.Oracle(get_objective("plogp_norm"), 10)) is not None
 
 
 def test_frozen_vae_trains_the_head_alone(tmp_path, tiny_csv):

@@ -47,11 +47,12 @@ def cmd_optimize(args) -> int:
     from ..files import write_json
     from ..optimize import check_request, optimize
 
-    check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size)
+    check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size,
+                  args.allow_python)
     _check_outputs(args)
     res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
                    similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
-                   progress=not args.quiet)
+                   progress=not args.quiet, allow_python=args.allow_python)
     write_table(res.log, args.output)
     if args.summary:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
@@ -64,7 +65,9 @@ def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimize an objective in latent space under an oracle budget")
     p.add_argument("--objective", required=True,
                    help="qed, logp, sa, plogp, plogp_norm, a PMO task, similarity:<SMILES>, isomer:<formula>, "
-                        "smarts:<SMARTS>, a .toml file or module:function")
+                        "smarts:<SMARTS>, a .toml file or module:function (with --allow-python)")
+    p.add_argument("--allow-python", action="store_true",
+                   help="let the objective (or a TOML file it names) import and run Python code (module:function)")
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["bo", "gradient", "random"], default="bo")

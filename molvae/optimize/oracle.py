@@ -1,0 +1,266 @@
+"""The oracle (an objective behind a cache and a budget, PMO's way of counting), PMO's top-n AUC, the result
+of a run, and :class:`Search`: what every method works with (the model, the oracle, the archive of scored
+latents, the random generator, the batch size and, in constrained mode, the start's latent)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import chem
+
+FREQ_LOG = 100  # PMO logs the top-n every 100 calls
+
+
+class OptimizeError(ValueError):
+    """A user error in an optimization request (one line, no traceback)."""
+
+
+# -- PMO's top-n AUC ---------------------------------------------------------------------------------------
+def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, finish: bool = True,
+            direction: str = "maximize", feasible=None) -> float:
+    """Area under the curve of the mean of the top-n scores against oracle calls, normalized by the budget,
+    as PMO defines it (Gao et al. 2022, and its code's oracle logging):
+
+    the mean of the best ``top_n`` scores among the first k calls is taken at k = freq_log, 2 freq_log, ...
+    (below the number of calls) and at the last call; the curve starts at 0 at k = 0; the area under these
+    points by the trapezoid rule is divided by ``budget``; with ``finish`` a run that stopped before the
+    budget has its last value extended flat to the budget. Fewer than ``top_n`` scores: the mean of those
+    there are. For a minimized objective the "best" are the lowest. ``feasible`` (a boolean mask) leaves
+    out calls that do not count (constrained mode); they still take up their place on the call axis.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    n = len(s)
+    if budget <= 0:
+        raise ValueError("budget must be positive")
+    sign = 1.0 if direction == "maximize" else -1.0
+    ok = np.ones(n, dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
+
+    def top(k: int) -> float:
+        v = sign * s[:k][ok[:k]]
+        return float(sign * np.sort(v)[::-1][:top_n].mean()) if len(v) else 0.0
+
+    area, prev, called = 0.0, 0.0, 0
+    for k in range(freq_log, min(n, budget), freq_log):
+        cur = top(k)
+        area += freq_log * (cur + prev) / 2
+        prev, called = cur, k
+    cur = top(n)
+    area += (n - called) * (cur + prev) / 2
+    if finish and n < budget:
+        area += (budget - n) * cur
+    return area / budget
+
+
+# -- the oracle --------------------------------------------------------------------------------------------
+class Oracle:
+    """An objective behind a cache (keyed by canonical SMILES) and a budget of distinct valid molecules.
+
+    ``oracle(smiles)`` returns one internal value per input (larger is better): the objective's value
+    (negated when it is minimized; in constrained mode below the floor, the penalized value described in the
+    module docstring), NaN for an invalid molecule or a new one that came after the budget ran out. Each new
+    molecule appends a row to the call log: ``call``, ``smiles``, ``score`` (the objective's own value), the
+    component values of a multi-component objective, and ``similarity`` in constrained mode.
+    """
+
+    def __init__(self, objective, budget: int, start: str | None = None, similarity_min: float | None = None,
+                 progress: bool = False, below_limit: int | None = None):
+        self.objective, self.budget = objective, int(budget)
+        self.below_limit = 20 * self.budget if below_limit is None else int(below_limit)
+        self.sign = 1.0 if objective.direction == "maximize" else -1.0
+        self.start, self.similarity_min = start, similarity_min
+        self._start_fp = chem.morgan_fp(chem.to_mol(start)) if start else None
+        self.start_value: float | None = None  # internal value of the start, once scored
+        self.cache: dict[str, tuple[float, float]] = {}  # canonical SMILES -> (internal value, similarity)
+        self.below: dict[str, float] = {}  # constrained mode: molecules below the floor (never scored) -> similarity
+        self._canon: dict[str, str | None] = {}
+        self.rows: list[dict] = []
+        self.invalid = self.repeats = 0
+        self.best_value, self.best_smiles = -math.inf, None
+        self._bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.budget, desc=f"optimize {objective.name}", unit="call", leave=False)
+
+    @property
+    def calls(self) -> int:
+        return len(self.rows)
+
+    @property
+    def seen(self) -> int:
+        """Distinct valid molecules met so far: the scored ones and, in constrained mode, those below the floor."""
+        return len(self.rows) + len(self.below)
+
+    @property
+    def stop_reason(self) -> str | None:
+        if self.calls >= self.budget:
+            return "budget"
+        return "below_limit" if len(self.below) >= self.below_limit else None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.stop_reason is not None
+
+    def canonical(self, s) -> str | None:
+        if not isinstance(s, str) or not s:
+            return None
+        if s not in self._canon:
+            self._canon[s] = chem.canonical(s)
+        return self._canon[s]
+
+    def known(self, s) -> bool:
+        c = self.canonical(s)
+        return c is not None and (c in self.cache or c in self.below)
+
+    def _similarities(self, canon: list[str]) -> np.ndarray:
+        from rdkit import DataStructs
+
+        fps = [chem.morgan_fp(chem.to_mol(c)) for c in canon]
+        return np.array(DataStructs.BulkTanimotoSimilarity(self._start_fp, fps), dtype=np.float64)
+
+    def _target(self, value: float, sim: float) -> float:
+        if self.similarity_min is None or sim >= self.similarity_min or self.start_value is None:
+            return value
+        return self.start_value - 1.0 - (self.similarity_min - sim)
+
+    def feasible(self, sim: float) -> bool:
+        return self.similarity_min is None or sim >= self.similarity_min
+
+    def __call__(self, smiles) -> np.ndarray:
+        canon = [self.canonical(s) for s in smiles]
+        fresh = []
+        for c in canon:
+            if c is None:
+                self.invalid += 1
+            elif c in self.cache or c in self.below or c in fresh:
+                self.repeats += 1
+            else:
+                fresh.append(c)
+        sims = self._similarities(fresh) if fresh and self._start_fp is not None else np.ones(len(fresh))
+        if self._start_fp is not None and self.start_value is not None:  # the floor is free to check
+            self.below.update((c, float(v)) for c, v in zip(fresh, sims) if v < self.similarity_min)
+            keep = sims >= self.similarity_min
+            fresh, sims = [c for c, k in zip(fresh, keep) if k], sims[keep]
+        room = max(0, self.budget - self.calls)
+        new, sims = fresh[:room], sims[:room]
+        if new:
+            self._score(new, sims)
+        out = np.full(len(canon), np.nan)
+        for i, c in enumerate(canon):
+            if c is not None and c in self.cache:
+                out[i] = self._target(*self.cache[c])
+            elif c is not None and c in self.below:
+                out[i] = self._target(-math.inf, self.below[c])
+        return out
+
+    def _score(self, new: list[str], sims: np.ndarray) -> None:
+        """Send new molecules to the objective; sims: their similarity to the start (ones without one)."""
+        raw = np.asarray(self.objective(new), dtype=np.float64)
+        comps = self.objective.components(new) if hasattr(self.objective, "components") else {}
+        for j, c in enumerate(new):
+            value = self.sign * raw[j]
+            self.cache[c] = (value, float(sims[j]))
+            if self.start_value is None and self.start is not None and c == self.start:
+                self.start_value = value
+            row = {"call": self.calls + 1, "smiles": c, "score": raw[j]}
+            row.update({k: float(v[j]) for k, v in comps.items() if k not in ("call", "smiles", "score")})
+            if self._start_fp is not None:
+                row["similarity"] = round(float(sims[j]), 4)
+            self.rows.append(row)
+            if self.feasible(sims[j]) and value > self.best_value:
+                self.best_value, self.best_smiles = value, c
+        if self._bar is not None:
+            self._bar.update(len(new))
+            if self.best_smiles is not None:
+                self._bar.set_postfix(best=f"{self.sign * self.best_value:.4g}")
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+# -- result ------------------------------------------------------------------------------------------------
+@dataclass
+class OptimizeResult:
+    """``log``: one row per oracle call, in call order. ``summary``: best score and molecule, calls, top-10
+    AUC (PMO), time, and in constrained mode the start, its score and the improvement."""
+
+    log: pd.DataFrame
+    summary: dict
+
+    def best(self, k: int = 10) -> pd.DataFrame:
+        """The k best distinct molecules (above the similarity floor in constrained mode)."""
+        df = self.log
+        if "similarity" in df and self.summary.get("similarity_min") is not None:
+            df = df[df["similarity"] >= self.summary["similarity_min"]]
+        asc = self.summary["direction"] == "minimize"
+        return df.sort_values(["score", "call"], ascending=[asc, True], kind="stable").head(k).reset_index(drop=True)
+
+
+# -- what the methods share -----------------------------------------------------------------------------
+class Archive:
+    """Every latent point whose decode the oracle answered: z (N, D), the internal value y (N,) and the
+    decoded SMILES."""
+
+    def __init__(self, dim: int):
+        self.z, self.y, self.smiles = np.zeros((0, dim)), np.zeros(0), []
+
+    def add(self, z, y, smiles):
+        keep = ~np.isnan(y)
+        self.z = np.vstack([self.z, z[keep]])
+        self.y = np.concatenate([self.y, y[keep]])
+        self.smiles += [s for s, k in zip(smiles, keep) if k]
+
+
+@dataclass
+class Search:
+    """One run's state as the methods see it. ``z0``: mu(start) in constrained mode, else None."""
+
+    vae: object
+    oracle: Oracle
+    archive: Archive
+    rng: np.random.Generator
+    q: int
+    z0: np.ndarray | None = None
+    seed: int = 0
+    notes: dict | None = None  # what a method wants the summary to say (e.g. failed surrogate fits)
+
+    @property
+    def dim(self) -> int:
+        return self.vae.latent_dim
+
+    def draw(self, n: int) -> np.ndarray:
+        """n prior draws, or in constrained mode draws around z0 at radii uniform in (0.05, 0.6)."""
+        eps = self.rng.standard_normal((n, self.dim))
+        if self.z0 is None:
+            return eps
+        return self.z0[None] + self.rng.uniform(0.05, 0.6, size=(n, 1)) * eps
+
+    def score_latents(self, z: np.ndarray, refill: int = 3) -> int:
+        """Decode z, score the molecules and record the answered points; invalid decodes are replaced by fresh
+        draws (up to ``refill`` rounds). Returns the number of new molecules (oracle calls, and molecules
+        below the floor in constrained mode)."""
+        oracle = self.oracle
+        before = oracle.seen
+        for _ in range(refill + 1):
+            if oracle.exhausted or not len(z):
+                break
+            smiles = self.vae.decode(z.astype(np.float32), greedy=True)
+            self.archive.add(z, oracle(smiles), smiles)
+            bad = np.array([oracle.canonical(s) is None for s in smiles])
+            z = self.draw(int(bad.sum()))
+        return oracle.seen - before
+
+    def initial(self, n: int) -> None:
+        """Constrained mode: mu(start) and n draws around it (the start itself is call 1, scored before the
+        method runs); otherwise n prior draws."""
+        if self.z0 is not None:
+            self.score_latents(self.z0[None].astype(np.float64))
+        self.score_latents(self.draw(n))
+
+    def note(self, key: str, add: int = 1) -> None:
+        self.notes = self.notes or {}
+        self.notes[key] = self.notes.get(key, 0) + add
