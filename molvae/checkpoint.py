@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import chem
@@ -27,6 +27,39 @@ FORMAT_VERSION = 1
 
 class ModelError(ValueError):
     """A model directory that cannot be used: missing, damaged, or from an incompatible version."""
+
+
+# Sizes a model description may claim (far above any trained model's), checked before anything is allocated.
+SIZE_LIMITS = {"vocab_size": 10_000, "max_len": 1_000, "emb_dim": 4_096, "enc_hidden": 4_096, "enc_layers": 8,
+               "latent_dim": 2_048, "dec_hidden": 4_096, "dec_layers": 8}
+MAX_PARAMETERS = 300_000_000
+MAX_MODEL_JSON = 16 << 20  # bytes
+
+
+def check_sizes(cfg: ModelConfig, weights: Path) -> None:
+    """Refuse a model.json whose sizes exceed SIZE_LIMITS or do not match the weights file's header: the
+    module is laid out on PyTorch's meta device (no memory) and compared with the safetensors header (read
+    without the tensors), so a hostile description costs nothing to reject."""
+    for name, limit in SIZE_LIMITS.items():
+        if getattr(cfg, name) > limit:
+            raise ModelError(f"model.json claims {name} {getattr(cfg, name)}, above the limit of {limit}")
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in VAE(cfg).state_dict().items()}
+    n = sum(int(np.prod(s)) for s in expected.values())
+    if n > MAX_PARAMETERS:
+        raise ModelError(f"model.json describes {n:,} parameters, above the limit of {MAX_PARAMETERS:,}")
+    try:
+        with safe_open(str(weights), "pt") as fh:
+            found = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"damaged weights file {weights}: {str(exc).splitlines()[0]}") from None
+    missing, extra = set(expected) - set(found), set(found) - set(expected)
+    if missing or extra:
+        raise ModelError(f"weights do not match the config: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
+    for k, shape in expected.items():
+        if found[k] != shape:
+            raise ModelError(f"weight {k} has shape {found[k]}, config implies {shape}"
+                             " (vocabulary or sizes do not match the weights)")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -196,6 +229,8 @@ def resolve_model_dir(path) -> Path:
 
 def read_meta(path) -> tuple[Path, dict]:
     d = resolve_model_dir(path)
+    if (d / "model.json").stat().st_size > MAX_MODEL_JSON:
+        raise ModelError(f"{d / 'model.json'} is larger than {MAX_MODEL_JSON >> 20} MB: not a molvae model description")
     try:
         meta = json.loads((d / "model.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -224,6 +259,7 @@ def load_model(path) -> tuple[VAE, Vocab, dict]:
     wfile = d / "model.safetensors"
     if not wfile.exists():
         raise ModelError(f"missing weights file {wfile}")
+    check_sizes(cfg, wfile)
     try:
         state = load_file(str(wfile))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -233,14 +269,7 @@ def load_model(path) -> tuple[VAE, Vocab, dict]:
     except (RuntimeError, ValueError, TypeError) as exc:
         raise ModelError(f"cannot build the model described in {d / 'model.json'}: {exc}") from None
     expected = model.state_dict()
-    missing = set(expected) - set(state)
-    extra = set(state) - set(expected)
-    if missing or extra:
-        raise ModelError(f"weights do not match the config: missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
-    for k, v in expected.items():
-        if state[k].shape != v.shape:
-            raise ModelError(f"weight {k} has shape {tuple(state[k].shape)}, config implies {tuple(v.shape)}"
-                             " (vocabulary or sizes do not match the weights)")
+    for k in expected:
         if not torch.isfinite(state[k]).all():
             raise ModelError(f"weight {k} contains NaN or inf")
     model.load_state_dict(state)

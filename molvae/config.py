@@ -6,10 +6,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import tomllib
 
 RENAMED = {"hidden_dim": "dec_hidden", "enc_hidden_dim": "enc_hidden"}  # older names still read
 

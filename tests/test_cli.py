@@ -67,6 +67,7 @@ def test_damaged_model_on_the_command_line(tmp_path, tiny_model):
     assert r.returncode == 2 and "damaged weights file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_train_from_the_command_line_and_resume(tmp_path, tiny_csv):
     out = tmp_path / "cli"
     toml = tmp_path / "run.toml"
@@ -102,6 +103,7 @@ def test_rerank_keeps_the_most_likely(tiny_model):
     assert set(best["smiles"]) <= set(pool["smiles"])
 
 
+@pytest.mark.slow
 def test_a_bundled_model_by_name(tmp_path):
     out = tmp_path / "s.csv"
     r = run("sample", "-n", "5", "--seed", "1", "--model", "fast", "-o", out)

@@ -17,6 +17,7 @@ from molvae.train import TrainConfig, TrainError, read_metrics, train
 SMALL = dict(batch_size=16, emb_dim=8, dec_hidden=32, enc_hidden=16, latent_dim=4, val_fraction=0.1, seed=0)
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume(tmp_path, tiny_csv):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "molvae", "train", "--data", str(tiny_csv), "--out", str(out), "--epochs", "3",
@@ -84,6 +85,7 @@ def test_mostly_bad_training_data_trains_on_the_rest(tmp_path, train_smiles):
     assert meta["provenance"]["data_rows_used"] == 60
 
 
+@pytest.mark.slow
 def test_distributed_training_with_two_cpu_processes(tmp_path, tiny_csv):
     """torchrun with 2 gloo processes: each trains on half the batches; rank 0 alone writes."""
     out = tmp_path / "ddp"
@@ -104,6 +106,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path, tiny_csv):
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_and_stops_cleanly(tmp_path, tiny_csv):
     out = tmp_path / "term"
     cmd = [sys.executable, "-m", "molvae", "train", "--data", str(tiny_csv), "--out", str(out), "--epochs", "50",

@@ -83,6 +83,7 @@ def test_predict_and_score_columns(head_run, tmp_path, train_smiles):
                                                             atol=1e-3)
 
 
+@pytest.mark.slow
 def test_gradient_uses_the_head(head_run, train_smiles):
     from molvae.objectives import get_objective
 
@@ -119,6 +120,7 @@ def test_plogp_norm_prior_is_built_from_the_heads_terms():
     assert head_prior(default, opt_mod.Oracle(get_objective("plogp_norm"), 10)) is not None
 
 
+@pytest.mark.slow
 def test_frozen_vae_trains_the_head_alone(tmp_path, tiny_csv):
     """A head on the bundled model's latent space, the VAE left exactly as it was; it predicts held-out
     molecules' size and logP from mu."""

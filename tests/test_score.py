@@ -67,6 +67,7 @@ def test_pains_and_alerts():
     assert any("ene_rhod" in a for a in properties.alerts(rhodanine, "PAINS"))
 
 
+@pytest.mark.slow
 def test_parallel_and_dask_equal_serial(tmp_path, train_smiles):
     src = tmp_path / "in.csv"
     pd.DataFrame({"smiles": train_smiles[:120] + HOSTILE}).to_csv(src, index=False)

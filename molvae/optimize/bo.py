@@ -69,7 +69,7 @@ def _botorch():
         from botorch.models.transforms.outcome import Standardize
         from gpytorch.mlls import ExactMarginalLogLikelihood
     except ImportError:
-        raise OptimizeError("method 'bo' needs BoTorch: pip install molvae[bo]") from None
+        raise OptimizeError("method 'bo' needs BoTorch, which molvae installs: reinstall molvae (pip install botorch)") from None
     return fit_gpytorch_mll, MaxPosteriorSampling, SingleTaskGP, Standardize, ExactMarginalLogLikelihood
 
 
