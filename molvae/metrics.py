@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -228,15 +228,10 @@ class Reference:
     frag: Counter
     scaf: Counter
     quantiles: dict                       # metric name -> N_QUANTILES property quantiles
-    smiles: list[str] | None = None       # kept for SNN (fingerprints are computed on first use)
-    _fps: np.ndarray | None = field(default=None, repr=False)
+    fps: np.ndarray                       # (N, 1024) uint8 Morgan radius-2 bits of the molecules, for SNN
 
     def fingerprints(self) -> np.ndarray:
-        if self._fps is None:
-            if self.smiles is None:
-                raise ValueError(f"reference {self.name} has no molecules for SNN")
-            self._fps = morgan_fps([m for m in map(chem.to_mol, self.smiles) if m is not None])
-        return self._fps
+        return self.fps
 
     @classmethod
     def compute(cls, smiles: Sequence[str], name: str, progress: Callable = lambda s: None,
@@ -249,7 +244,8 @@ class Reference:
         progress(f"reference {name}: fragments, scaffolds, properties")
         q = np.linspace(0, 1, N_QUANTILES)
         quant = {k: np.quantile([properties.PROPERTIES[f](m) for m in mols], q) for k, f in PROPERTY_METRICS.items()}
-        return cls(name, len(canon), mu, sigma, fragments(mols), scaffolds(mols), quant, canon)
+        progress(f"reference {name}: fingerprints")
+        return cls(name, len(canon), mu, sigma, fragments(mols), scaffolds(mols), quant, morgan_fps(mols))
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -258,32 +254,40 @@ class Reference:
         np.savez_compressed(path / "quantiles.npz", **{k: v.astype(np.float32) for k, v in self.quantiles.items()})
         with gzip.open(path / "counts.json.gz", "wt") as fh:
             json.dump({"name": self.name, "frag": self.frag, "scaf": self.scaf}, fh)
+        np.savez_compressed(path / "fps.npz", bits=np.packbits(self.fps, axis=1), n_bits=np.array(self.fps.shape[1]))
 
     @classmethod
-    def load(cls, path: Path, smiles: list[str] | None = None) -> "Reference":
-        f = np.load(path / "fcd.npz", allow_pickle=False)
-        q = np.load(path / "quantiles.npz", allow_pickle=False)
-        with gzip.open(path / "counts.json.gz", "rt") as fh:
-            counts = json.load(fh)
+    def load(cls, path: Path) -> "Reference":
+        """Every piece is required: a reference missing one is an error (one line), never a None metric."""
+        try:
+            f = np.load(path / "fcd.npz", allow_pickle=False)
+            q = np.load(path / "quantiles.npz", allow_pickle=False)
+            with gzip.open(path / "counts.json.gz", "rt") as fh:
+                counts = json.load(fh)
+            z = np.load(path / "fps.npz", allow_pickle=False)
+            fps = np.unpackbits(z["bits"], axis=1)[:, : int(z["n_bits"])]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"damaged or incomplete reference statistics in {path}: {str(exc).splitlines()[0]}"
+                             " (reinstall molvae, or delete the cache directory)") from None
         return cls(counts["name"], int(f["n"]), f["mu"].astype(np.float64), f["sigma"].astype(np.float64),
                    Counter(counts["frag"]), Counter(counts["scaf"]),
-                   {k: q[k].astype(np.float64) for k in q.files}, smiles)
+                   {k: q[k].astype(np.float64) for k in q.files}, fps)
 
     @classmethod
     def named(cls, name: str) -> "Reference":
-        """A shipped reference: moses_test or moses_test_scaffolds (molecules from data/ when present)."""
+        """A shipped reference: moses_test or moses_test_scaffolds (statistics in molvae/reference/NAME)."""
         path = REFERENCE_DIR / name
-        if not (path / "fcd.npz").exists():
+        if not path.is_dir():
             raise ValueError(f"no shipped reference named '{name}'")
-        return cls.load(path, _lazy_smiles(name))
+        return cls.load(path)
 
     @classmethod
     def from_smiles(cls, smiles: Sequence[str], name: str = "custom", progress: Callable = lambda s: None):
         """Statistics of any reference set, cached by a hash of its content."""
         h = hashlib.sha256("\n".join(smiles).encode()).hexdigest()[:24]
         path = CACHE_DIR / f"ref-{h}"
-        if (path / "fcd.npz").exists():
-            return cls.load(path, list(smiles))
+        if (path / "fps.npz").exists():
+            return cls.load(path)
         ref = cls.compute(smiles, name, progress)
         try:  # written aside and renamed, so a half-written cache is never taken for a whole one
             with atomic_path(path) as tmp:
@@ -291,16 +295,6 @@ class Reference:
         except OSError:
             pass
         return ref
-
-
-def _lazy_smiles(name: str) -> list[str] | None:
-    """The shipped references' molecules, for SNN: read from the repository's data/ or the cache."""
-    from .data import read_smiles
-
-    for p in (Path(__file__).resolve().parent.parent / "data" / f"{name}.csv.gz", CACHE_DIR / f"{name}.csv.gz"):
-        if p.exists():
-            return read_smiles(p)
-    return None
 
 
 # -- evaluation -------------------------------------------------------------------------------------------
@@ -337,10 +331,7 @@ def evaluate(generated: Sequence[str], reference="moses_test", scaffold_referenc
         ref = Reference.named(ref_spec) if isinstance(ref_spec, str) else Reference.from_smiles(ref_spec, progress=progress)
         res[f"fcd{suffix}"] = frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
         progress(f"SNN against {ref.name}")
-        try:
-            res[f"snn{suffix}"] = snn(fps, ref.fingerprints())
-        except ValueError:
-            res[f"snn{suffix}"] = None
+        res[f"snn{suffix}"] = snn(fps, ref.fingerprints())
         res[f"frag{suffix}"] = cos_similarity(ref.frag, frag)
         res[f"scaf{suffix}"] = cos_similarity(ref.scaf, scaf)
         if not suffix:

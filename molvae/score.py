@@ -267,16 +267,66 @@ class ScoreSummary:
                 + f"; written to {self.output}")
 
 
-def score_file(input_path, output_path, model: str | None = None, with_model: bool = True,
-               smiles_column: str | None = None, workers: int | None = None, chunk_size: int = 2000,
-               latent_path=None, engine: str = "local", scheduler: str | None = None,
-               progress: bool = True) -> ScoreSummary:
+def _check_request(chunk_size: int, engine: str, latent_path, with_model: bool) -> None:
     if chunk_size <= 0:
         raise DataError("--chunk-size must be positive")
     if engine not in ("local", "dask"):
         raise DataError(f"unknown engine '{engine}' (local, dask)")
     if latent_path and not with_model:
         raise DataError("--latent needs a model (drop --no-model)")
+
+
+class _Engine:
+    """Where chunks are scored: in this process, in a pool of local processes, or on a Dask cluster.
+    ``submit(chunk)`` returns something with ``result()``; ``window`` chunks at most are in flight."""
+
+    def __init__(self, kind: str, workers: int, scheduler: str | None, args: tuple):
+        self.args, self.pool, self.client, self.cluster = args, None, None, None
+        self.window = 2 * workers
+        if kind == "dask":
+            from dask.distributed import Client, LocalCluster
+
+            if scheduler:
+                self.client = Client(scheduler)
+            else:
+                import logging
+
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.WARNING)
+                self.client = Client(self.cluster)
+            self.client.run(_worker_env)
+        elif workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_env)
+        else:
+            self.window = 1
+
+    def submit(self, chunk):
+        if self.client is not None:
+            return self.client.submit(score_chunk, chunk, *self.args, pure=False)
+        if self.pool is not None:
+            return self.pool.submit(score_chunk, chunk, *self.args)
+        return _Done(score_chunk(chunk, *self.args))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def score_file(input_path, output_path, model: str | None = None, with_model: bool = True,
+               smiles_column: str | None = None, workers: int | None = None, chunk_size: int = 2000,
+               latent_path=None, engine: str = "local", scheduler: str | None = None,
+               progress: bool = True) -> ScoreSummary:
+    """Score every row of a molecule file into output_path (all input columns kept, in input order); with
+    latent_path also mu for every row. The work runs in chunks on the chosen engine."""
+    _check_request(chunk_size, engine, latent_path, with_model)
     workers = workers or os.cpu_count() or 1
     col, chunks = iter_table(input_path, smiles_column, chunk_size)
     input_schema = None
@@ -290,42 +340,15 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
         vae = _model(model)  # fail early on a bad model, before reading the whole file
         latent = LatentWriter(latent_path, vae.latent_dim) if latent_path else None
         model = str(vae.path)
-
-    def work(chunk):
-        return score_chunk(chunk, col, model, with_model)
-
     from tqdm import tqdm
 
     summary = ScoreSummary(output=str(output_path))
     bar = tqdm(desc="score", unit="row", disable=not progress, mininterval=1)
     t = time.time()
-    pool = client = cluster = None
+    runner = None
     try:
-        if engine == "dask":
-            from dask.distributed import Client, LocalCluster
-
-            if scheduler:
-                client = Client(scheduler)
-            else:
-                import logging
-
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.WARNING)
-                client = Client(cluster)
-            client.run(_worker_env)
-            submit = lambda c: client.submit(score_chunk, c, col, model, with_model, pure=False)  # noqa: E731
-            window = 2 * workers
-        elif workers > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_env)
-            submit = lambda c: pool.submit(score_chunk, c, col, model, with_model)  # noqa: E731
-            window = 2 * workers
-        else:
-            submit, window = (lambda c: _Done(work(c))), 1
-        for out, mu, valid, err in _ordered(chunks, submit, window):
+        runner = _Engine(engine, workers, scheduler, (col, model, with_model))
+        for out, mu, valid, err in _ordered(chunks, runner.submit, runner.window):
             writer.write(out)
             if latent is not None:
                 latent.write(mu)
@@ -343,11 +366,7 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
         raise
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        if runner is not None:
+            runner.close()
     summary.seconds = time.time() - t
     return summary

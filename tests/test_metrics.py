@@ -68,3 +68,38 @@ def test_evaluate_against_a_small_reference(tmp_path, monkeypatch, train_smiles)
     assert list(tmp_path.glob("ref-*"))              # reference statistics were cached by content
     again = metrics.evaluate(gen, reference=ref, scaffold_reference=None, train=None, ks=())
     assert again["fcd"] == pytest.approx(res["fcd"], rel=1e-4) and again["novelty"] is None
+
+
+def test_the_shipped_reference_has_every_piece_and_a_missing_one_is_an_error(tmp_path, train_smiles):
+    import shutil
+
+    res = metrics.evaluate(train_smiles[:40], train=None, ks=())
+    for key in ("fcd", "snn", "frag", "scaf", "fcd_sf", "snn_sf", "frag_sf", "scaf_sf"):
+        assert res[key] is not None and np.isfinite(res[key]), key
+    assert 0 < res["snn"] < 1
+    broken = tmp_path / "moses_test"
+    shutil.copytree(metrics.REFERENCE_DIR / "moses_test", broken)
+    (broken / "fps.npz").unlink()
+    with pytest.raises(ValueError, match="incomplete reference statistics"):
+        metrics.Reference.load(broken)
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_models_and_the_reference_statistics(tmp_path):
+    """What `molvae evaluate` and `molvae sample` need ships in the package, not in the repository's data/."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(root)], check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("molvae-*.whl"))).namelist())
+    for ref in ("moses_test", "moses_test_scaffolds"):
+        for f in ("fcd.npz", "quantiles.npz", "counts.json.gz", "fps.npz"):
+            assert f"molvae/reference/{ref}/{f}" in names
+    for model in ("default", "fast"):
+        for f in ("model.json", "model.safetensors", "training_set.npy"):
+            assert f"molvae/models/{model}/{f}" in names
+    assert "molvae/reference/moses_mcf.csv" in names and "molvae/cli/__init__.py" in names
