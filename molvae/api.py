@@ -19,15 +19,6 @@ from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
 BUNDLED = Path(__file__).parent / "models" / "default"
 
 
-def _as_smiles(items) -> list:
-    """Accept SMILES strings or RDKit Mol objects (None stays None); a single one is a list of one."""
-    from rdkit import Chem
-
-    if isinstance(items, (str, Chem.Mol)):
-        items = [items]
-    return [Chem.MolToSmiles(m) if isinstance(m, Chem.Mol) else m for m in items]
-
-
 class MolVAE:
     def __init__(self, model: VAE, vocab: Vocab, meta: dict, path: Path | None = None, batch_size: int = 512,
                  device: str = "cpu"):
@@ -36,7 +27,7 @@ class MolVAE:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, path=None, device: str = "cpu", int8: bool = False) -> "MolVAE":
+    def load(cls, path=None, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> "MolVAE":
         """The bundled model when path is None, else a model directory, a training output directory, or a
         bundled model's name (`molvae.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
 
@@ -44,6 +35,7 @@ class MolVAE:
         reproducible on a given device; CPU and GPU draw different random numbers.
         int8: on the CPU, dynamic int8 quantization of the GRU and linear layers (weights stored as int8,
         activations quantized on the fly): faster decoding, slightly different numbers (see the README).
+        batch_size: molecules encoded or decoded at once.
         """
         path = BUNDLED if path is None else Path(path)
         if path == BUNDLED and not (path / "model.json").exists():
@@ -58,7 +50,9 @@ class MolVAE:
                 warnings.simplefilter("ignore")
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.GRU, torch.nn.Linear},
                                                                dtype=torch.qint8)
-        return cls(model, vocab, meta, checkpoint.resolve_model_dir(path), device=device)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        return cls(model, vocab, meta, checkpoint.resolve_model_dir(path), batch_size=batch_size, device=device)
 
     def _generator(self, seed: int | None) -> torch.Generator | None:
         return None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
@@ -96,7 +90,7 @@ class MolVAE:
     def tokenize(self, smiles: Sequence) -> tuple[list, list[str]]:
         """Token ids (or None) and a reason ("" when encodable) for each input."""
         ids, reasons = [], []
-        for s in _as_smiles(smiles):
+        for s in chem.as_smiles(smiles):
             seq, why = self.vocab.encode(s)
             ids.append(seq)
             reasons.append(why)
@@ -219,7 +213,7 @@ class MolVAE:
     # -- reconstruction --------------------------------------------------------------------------------
     def reconstruct(self, smiles: Sequence) -> pd.DataFrame:
         """Greedy decode of mu for each input: columns canonical, reconstruction, recon_exact, error."""
-        items = _as_smiles(smiles)
+        items = chem.as_smiles(smiles)
         canon = [chem.canonical(s) for s in items]
         seqs, reasons = self.tokenize(items)
         mu, _ = self._encode_ids(seqs)
@@ -239,7 +233,7 @@ class MolVAE:
     # -- latent space ----------------------------------------------------------------------------------
     def encode_one(self, smiles, role: str = "the molecule") -> tuple[np.ndarray, str]:
         """mu of one molecule and its canonical SMILES; ValueError naming ``role`` when it cannot be encoded."""
-        item = _as_smiles([smiles])[0]
+        item = chem.as_smiles([smiles])[0]
         canon = chem.canonical(item)
         seqs, reasons = self.tokenize([item])
         if seqs[0] is None:

@@ -54,6 +54,14 @@ def check_smiles(smiles) -> tuple[Chem.Mol | None, str]:
     return mol, ""
 
 
+def as_smiles(items) -> list:
+    """SMILES strings or RDKit Mol objects (None stays None) as a list of SMILES; a single one is a list of one.
+    Every API that takes molecules accepts either."""
+    if isinstance(items, (str, Chem.Mol)):
+        items = [items]
+    return [Chem.MolToSmiles(m) if isinstance(m, Chem.Mol) else m for m in items]
+
+
 def to_mol(smiles) -> Chem.Mol | None:
     return check_smiles(smiles)[0]
 

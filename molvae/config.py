@@ -10,6 +10,18 @@ import tomllib
 
 RENAMED = {"hidden_dim": "dec_hidden", "enc_hidden_dim": "enc_hidden"}  # older names still read
 
+# The bundled models' recipes (training/default/config.json, training/fast/config.json): what `molvae train`
+# uses unless told otherwise, so that a model retrained on a user's data has the architecture the README measures.
+PRESETS = {
+    "default": dict(epochs=40, batch_size=512, lr=1e-3, lr_decay=0.92, emb_dim=64, enc_hidden=256, enc_layers=1,
+                    dec_hidden=512, dec_layers=3, latent_dim=64, beta=0.25, kl_schedule="linear",
+                    kl_warmup_steps=3000, free_bits=0.1),
+    "fast": dict(epochs=40, batch_size=1024, lr=1.5e-3, lr_decay=0.85, emb_dim=64, enc_hidden=256, enc_layers=1,
+                 dec_hidden=384, dec_layers=2, latent_dim=64, beta=0.4, kl_schedule="linear", kl_warmup_steps=2000,
+                 free_bits=0.1, properties=["qed", "logp", "sa", "plogp", "tpsa", "mw"]),
+    "none": {},  # TrainConfig's own defaults: a small one-layer model, for quick experiments
+}
+
 
 class TrainError(ValueError):
     """A user-facing problem with a training run (bad settings, nothing to resume, no usable data)."""

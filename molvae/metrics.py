@@ -34,8 +34,9 @@ N_QUANTILES = 2001
 
 # -- basic counts -----------------------------------------------------------------------------------------
 def canonical_valid(smiles: Sequence) -> list[str]:
-    """Canonical SMILES of the valid inputs, in order (invalid ones dropped, duplicates kept)."""
-    return [c for c in map(chem.canonical, smiles) if c]
+    """Canonical SMILES of the valid inputs (SMILES strings or RDKit Mol objects), in order (invalid ones
+    dropped, duplicates kept)."""
+    return [c for c in map(chem.canonical, chem.as_smiles(smiles)) if c]
 
 
 def unique_at(valid_canonical: Sequence[str], k: int) -> float:
@@ -202,7 +203,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 def fcd(generated: Sequence[str], reference="moses_test") -> float:
     """FCD of generated SMILES against a named shipped reference or a list of SMILES."""
-    mu, sigma = fcd_stats(generated)
+    mu, sigma = fcd_stats(chem.as_smiles(generated))
     if isinstance(reference, str):
         z = np.load(REFERENCE_DIR / reference / "fcd.npz", allow_pickle=False)
         return frechet_distance(mu, sigma, z["mu"].astype(np.float64), z["sigma"].astype(np.float64))

@@ -130,12 +130,8 @@ def make_transform(spec) -> Transform | None:
 
 
 # -- objectives --------------------------------------------------------------------------------------------
-def _as_list(smiles) -> list:
-    return [smiles] if isinstance(smiles, str) else list(smiles)
-
-
 def _parse(smiles) -> tuple[list, list, list[int]]:
-    smiles = _as_list(smiles)
+    smiles = chem.as_smiles(smiles)
     mols = [chem.to_mol(s) for s in smiles]
     return smiles, mols, [i for i, m in enumerate(mols) if m is not None]
 

@@ -30,9 +30,10 @@ MODEL_COLUMNS = ["in_vocab", "nll", "recon_exact", "novel"]
 
 # -- per-molecule and per-chunk work ----------------------------------------------------------------------
 def score_smiles(smiles: list) -> pd.DataFrame:
-    """Chemistry columns for each SMILES: canonical form, validity with a reason, properties, alerts."""
+    """Chemistry columns for each SMILES (or RDKit Mol): canonical form, validity with a reason, properties,
+    alerts."""
     rows = []
-    for s in smiles:
+    for s in chem.as_smiles(smiles):
         mol, why = chem.check_smiles(s)
         if mol is None:
             rows.append({"canonical_smiles": "", "valid": False, "error": why, "pains": "", "alerts": ""})
@@ -50,14 +51,14 @@ def score_smiles(smiles: list) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=2)
-def _model(path: str | None):
+def _model(path: str | None, device: str = "cpu", int8: bool = False, batch_size: int = 512):
     import torch
 
     from .api import MolVAE
 
     if os.environ.get("MOLVAE_WORKER"):
         torch.set_num_threads(1)
-    return MolVAE.load(path)
+    return MolVAE.load(path, device=device, int8=int8, batch_size=batch_size)
 
 
 def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -99,12 +100,13 @@ def output_name(col: str, taken) -> str:
     return name
 
 
-def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: str | None, with_model: bool):
-    """Score one chunk. Returns (chunk with the score columns added, mu or None, valid, error)."""
+def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, with_model: bool):
+    """Score one chunk; ``model``: (path, device, int8, batch size). Returns (chunk with the score columns
+    added, mu or None, valid, error)."""
     scores = score_smiles(chunk[smiles_column].tolist())
     mu = None
     if with_model:
-        mscores, mu = score_with_model(_model(model), scores["canonical_smiles"].tolist())
+        mscores, mu = score_with_model(_model(*model), scores["canonical_smiles"].tolist())
         scores = pd.concat([scores, mscores], axis=1)
     out = chunk.reset_index(drop=True).copy()
     taken = set(map(str, chunk.columns))
@@ -323,9 +325,10 @@ class _Engine:
 def score_file(input_path, output_path, model: str | None = None, with_model: bool = True,
                smiles_column: str | None = None, workers: int | None = None, chunk_size: int = 2000,
                latent_path=None, engine: str = "local", scheduler: str | None = None,
-               progress: bool = True) -> ScoreSummary:
+               progress: bool = True, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> ScoreSummary:
     """Score every row of a molecule file into output_path (all input columns kept, in input order); with
-    latent_path also mu for every row. The work runs in chunks on the chosen engine."""
+    latent_path also mu for every row. The work runs in chunks on the chosen engine; each worker loads the
+    model on ``device`` (int8-quantized on the CPU with ``int8``), encoding ``batch_size`` molecules at once."""
     _check_request(chunk_size, engine, latent_path, with_model)
     workers = workers or os.cpu_count() or 1
     col, chunks = iter_table(input_path, smiles_column, chunk_size)
@@ -337,9 +340,9 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
     writer = TableWriter(output_path, input_schema)
     latent = None
     if with_model:
-        vae = _model(model)  # fail early on a bad model, before reading the whole file
+        vae = _model(model, device, int8, batch_size)  # fail early on a bad model, before reading the file
         latent = LatentWriter(latent_path, vae.latent_dim) if latent_path else None
-        model = str(vae.path)
+        model = (str(vae.path), device, int8, batch_size)
     from tqdm import tqdm
 
     summary = ScoreSummary(output=str(output_path))

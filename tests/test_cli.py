@@ -112,3 +112,24 @@ def test_a_bundled_model_by_name(tmp_path):
     assert len(df) == 5 and df["valid"].all()
     r = run("sample", "--model", "quick")
     assert r.returncode == 2 and "bundled models: default, fast" in r.stderr
+
+
+def test_train_starts_from_the_bundled_recipe_unless_told_otherwise():
+    """`molvae train` without a config trains the bundled default model's architecture (flags still win)."""
+    import json
+    from pathlib import Path
+
+    from molvae.cli import build_parser
+    from molvae.cli.train import _settings
+    from molvae.config import TrainConfig
+
+    bundled = json.loads((Path(__file__).resolve().parent.parent / "training" / "default" / "config.json").read_text())
+    args = build_parser().parse_args(["train", "--data", "d.csv", "--out", "o"])
+    cfg = TrainConfig(**_settings(args))
+    assert (cfg.dec_hidden, cfg.dec_layers, cfg.enc_hidden, cfg.latent_dim, cfg.beta, cfg.batch_size) == (
+        bundled["hidden_dim"], bundled["dec_layers"], bundled["enc_hidden_dim"], bundled["latent_dim"],
+        bundled["beta"], bundled["batch_size"])
+    fast = TrainConfig(**_settings(build_parser().parse_args(["train", "--preset", "fast", "--dec-layers", "1"])))
+    assert (fast.dec_hidden, fast.dec_layers) == (384, 1) and "qed" in fast.properties
+    small = TrainConfig(**_settings(build_parser().parse_args(["train", "--preset", "none"])))
+    assert small.dec_layers == TrainConfig().dec_layers == 1

@@ -103,3 +103,9 @@ def test_a_wheel_carries_the_models_and_the_reference_statistics(tmp_path):
         for f in ("model.json", "model.safetensors", "training_set.npy"):
             assert f"molvae/models/{model}/{f}" in names
     assert "molvae/reference/moses_mcf.csv" in names and "molvae/cli/__init__.py" in names
+
+
+def test_metrics_accept_rdkit_mol_objects():
+    from rdkit import Chem
+
+    assert metrics.canonical_valid([Chem.MolFromSmiles("OCC"), "C1CC", "c1ccccc1"]) == ["CCO", "c1ccccc1"]

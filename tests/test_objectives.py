@@ -431,3 +431,11 @@ def test_tasks_are_cached_and_stateless():
     a = O.get_objective("median2")([T.TADALAFIL, T.SILDENAFIL])
     b = O.get_objective("median2")([T.SILDENAFIL, T.TADALAFIL])
     np.testing.assert_allclose(a, b[::-1])
+
+
+def test_objectives_accept_rdkit_mol_objects():
+    mols = [Chem.MolFromSmiles("CCO"), Chem.MolFromSmiles("c1ccccc1O")]
+    for spec in ("qed", "celecoxib_rediscovery", "similarity:c1ccccc1O"):
+        obj = O.get_objective(spec)
+        np.testing.assert_allclose(obj(mols), obj(["CCO", "c1ccccc1O"]))
+    assert O.get_objective("qed")(mols[0])[0] == pytest.approx(QED.qed(mols[0]))

@@ -127,3 +127,13 @@ def test_parquet_types_hold_across_chunks_and_names_do_not_clash(tmp_path):
     assert list(df["valid"]) == ["yes", "no", "yes", "no"] and list(df["molvae_valid"]) == ["a", "b", "c", "d"]
     assert list(df["molvae2_valid"]) == [False, False, True, True] and list(df["flag"].iloc[2:]) == [True, False]
     assert s.valid == 2 and s.invalid == {"parse error": 1, "empty": 1}
+
+
+def test_score_smiles_accepts_rdkit_mol_objects():
+    from rdkit import Chem
+
+    from molvae.score import score_smiles
+
+    df = score_smiles([Chem.MolFromSmiles("OCC"), "CCO", None])
+    assert list(df["canonical_smiles"]) == ["CCO", "CCO", ""] and list(df["valid"]) == [True, True, False]
+    assert df["qed"][0] == df["qed"][1]

@@ -50,13 +50,17 @@ def unit_interval(name):
     return float_arg(name, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
 
 
-def add_model(p, runtime: bool = True):
-    """--model, and for commands that run the model in this process --device and --int8."""
+def add_model(p, runtime: bool = True, batch: bool = True):
+    """--model, and for commands that run the model --device, --int8 and (unless the command has its own)
+    --batch-size."""
     p.add_argument("--model", default=None,
                    help="model directory, or a bundled model's name: default (the default) or fast (smaller"
                         " decoder: 1.5-2x faster sampling, lower reconstruction; see the README)")
-    if not runtime:  # commands whose workers load the model themselves, on the CPU
+    if not runtime:  # commands that only read the model's files
         return
+    if batch:
+        p.add_argument("--batch-size", dest="model_batch_size", type=positive("--batch-size"), default=512,
+                       help="molecules the model encodes or decodes at once (default 512)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
                    help="where the model runs (default: cpu; auto: CUDA, then MPS, then CPU)")
     p.add_argument("--int8", action="store_true",
@@ -67,7 +71,8 @@ def load(args):
     """The model a command asked for (--model, --device, --int8)."""
     from ..api import MolVAE
 
-    return MolVAE.load(args.model, device=getattr(args, "device", "cpu"), int8=getattr(args, "int8", False))
+    return MolVAE.load(args.model, device=getattr(args, "device", "cpu"), int8=getattr(args, "int8", False),
+                       batch_size=getattr(args, "model_batch_size", 512))
 
 
 def report(message: str) -> None:

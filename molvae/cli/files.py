@@ -32,7 +32,8 @@ def cmd_score(args) -> int:
     summary = score_file(args.input, args.output, model=args.model, with_model=not args.no_model,
                          smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
                          latent_path=args.latent, engine=args.engine, scheduler=args.scheduler,
-                         progress=not args.quiet)
+                         progress=not args.quiet, device=args.device, int8=args.int8,
+                         batch_size=args.model_batch_size)
     report(summary.line())
     return 0
 
@@ -126,7 +127,7 @@ def register(sub) -> None:
     p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
     p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .csv.gz, .parquet)")
-    add_model(p, runtime=False)
+    add_model(p)
     p.add_argument("--no-model", action="store_true", help="chemistry only: skip the VAE columns")
     p.add_argument("--smiles-column", default=None)
     p.add_argument("--workers", type=positive("--workers"), default=None, help="processes (default: all cores)")

@@ -81,5 +81,5 @@ def register(sub) -> None:
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_model(p)
+    add_model(p, batch=False)
     p.set_defaults(func=cmd_optimize)

@@ -51,10 +51,11 @@ def _relaunch_distributed(args) -> int:
 
 
 def _settings(args) -> dict:
-    """TrainConfig settings: the --config file, the resumed run's own settings, then the flags (which win)."""
-    from ..config import TrainConfig
+    """TrainConfig settings: the preset, the --config file, the resumed run's own settings, then the flags
+    (which win)."""
+    from ..config import PRESETS, TrainConfig
 
-    settings = {}
+    settings = dict(PRESETS[args.preset])
     if args.config:
         settings.update(TrainConfig.from_toml(args.config))
     saved = Path(args.out) / "config.json" if args.out else None
@@ -113,6 +114,9 @@ def register(sub) -> None:
     p.add_argument("--no-bidirectional", action="store_true", help="unidirectional encoder")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--config", default=None, help="TOML file with training settings (flags win)")
+    p.add_argument("--preset", choices=["default", "fast", "none"], default="default",
+                   help="the recipe settings start from: the bundled default model's (3 x GRU 512 decoder; the"
+                        " default), the fast model's (2 x GRU 384, property head), or none (a small 1-layer model)")
     p.add_argument("--nproc", type=positive("--nproc"), default=None,
                    help="train with K processes (DistributedDataParallel, via torchrun)")
     p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
