@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from . import sdf
 from .files import atomic_path
 from .tokens import Vocab
 
@@ -67,16 +68,6 @@ def _smi_rows(path: Path):
             yield row
 
 
-def _sdf_rows(path: Path):
-    from rdkit import Chem
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for mol in Chem.ForwardSDMolSupplier(fh, sanitize=False):
-            name = mol.GetProp("_Name") if mol is not None and mol.HasProp("_Name") else ""
-            yield (Chem.MolToSmiles(mol) if mol is not None else ""), name
-
-
 def _fail(path, exc) -> DataError:
     return DataError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
@@ -106,11 +97,14 @@ def iter_table(path, smiles_column: str | None = None,
         if first is None:
             raise DataError(f"{path} is empty")
         return find_smiles_column(first.columns, smiles_column), reader()
-    if kind in (".smi", ".txt", ".sdf"):
+    if kind in (".smi", ".txt"):
         if smiles_column not in (None, "smiles"):
             raise DataError(f"column '{smiles_column}' not found (columns: smiles, name)")
-        rows = _sdf_rows(path) if kind == ".sdf" else _smi_rows(path)
-        return "smiles", _records(rows, chunk_size)
+        return "smiles", _records(_smi_rows(path), chunk_size)
+    if kind == ".sdf":  # every record a row, SD tags as columns (molvae.sdf)
+        if smiles_column not in (None, "smiles"):
+            raise DataError(f"column '{smiles_column}' not found (an SD file's molecules are in: smiles)")
+        return "smiles", sdf.read_chunks(path, chunk_size)
     if kind == ".parquet":
         import pyarrow.parquet as pq
 
@@ -234,8 +228,9 @@ def check_output_path(path) -> str:
     """Fail early (before any work) on an output path that cannot be written; returns its table kind."""
     path = Path(path)
     kind = (_suffixes(path)[-1:] or [""])[0]
-    if kind not in (".csv", ".tsv", ".parquet"):
-        raise DataError(f"unsupported output type '{''.join(path.suffixes)}' (use .csv, .tsv, .csv.gz or .parquet)")
+    if kind not in (".csv", ".tsv", ".parquet", ".sdf"):
+        raise DataError(f"unsupported output type '{''.join(path.suffixes)}' (use .csv, .tsv, .csv.gz, .parquet"
+                        " or .sdf)")
     if not path.parent.is_dir():
         raise DataError(f"output directory does not exist: {path.parent}")
     if path.is_dir():
@@ -244,7 +239,7 @@ def check_output_path(path) -> str:
 
 
 def write_table(df: pd.DataFrame, path) -> Path:
-    """Write .csv/.tsv (optionally .gz) or .parquet through a temporary file renamed into place, so an
+    """Write .csv/.tsv/.sdf (optionally .gz) or .parquet through a temporary file renamed into place, so an
     interrupted run never leaves a file that looks complete."""
     path = Path(path)
     kind = check_output_path(path)
@@ -252,6 +247,8 @@ def write_table(df: pd.DataFrame, path) -> Path:
         with atomic_path(path) as tmp:
             if kind == ".parquet":
                 df.to_parquet(tmp, index=False)
+            elif kind == ".sdf":
+                sdf.write(df, tmp, gz=path.name.lower().endswith(".gz"))
             else:
                 df.to_csv(tmp, index=False, sep="\t" if kind == ".tsv" else ",",
                           compression="gzip" if path.name.lower().endswith(".gz") else None)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import chem, properties
+from . import chem, properties, sdf
 from .data import DataError, check_output_path, iter_table
 from .files import Pending, atomic_path
 
@@ -104,6 +104,9 @@ def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, wi
     """Score one chunk; ``model``: (path, device, int8, batch size). Returns (chunk with the score columns
     added, mu or None, valid, error)."""
     scores = score_smiles(chunk[smiles_column].tolist())
+    if sdf.READ_ERROR in chunk.columns:  # an SD record that could not be read says why, not "empty"
+        unread = (chunk[sdf.READ_ERROR].fillna("") != "").to_numpy()
+        scores.loc[unread, "error"] = chunk[sdf.READ_ERROR].to_numpy()[unread]
     mu = None
     if with_model:
         mscores, mu = score_with_model(_model(*model), scores["canonical_smiles"].tolist())
@@ -173,7 +176,10 @@ class TableWriter:
                 header = True
             else:
                 header = False
-            df.to_csv(self._fh, index=False, header=header, sep="\t" if self.kind == ".tsv" else ",")
+            if self.kind == ".sdf":
+                sdf.write_records(df, self._fh)
+            else:
+                df.to_csv(self._fh, index=False, header=header, sep="\t" if self.kind == ".tsv" else ",")
 
     def close(self) -> None:
         if self._pq is not None:
