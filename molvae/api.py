@@ -160,7 +160,7 @@ class MolVAE:
     # -- sampling --------------------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
-               relaxed: bool = False, rerank: int = 1) -> pd.DataFrame:
+               relaxed: bool = False, rerank: int = 1, progress: bool = False) -> pd.DataFrame:
         """n molecules decoded from z ~ N(0, latent_scale^2 I).
 
         By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
@@ -168,7 +168,8 @@ class MolVAE:
         is a row (smiles empty, valid False where RDKit rejected it). relaxed decodes with loosened SELFIES
         valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
         more realistic molecules). rerank K draws K times as many molecules and keeps the n with the highest
-        decoder log-likelihood per token (in draw order): likelihood re-ranking.
+        decoder log-likelihood per token (in draw order): likelihood re-ranking. progress shows a bar of draws
+        (on a terminal).
         """
         if rerank < 1:
             raise ValueError("rerank must be at least 1")
@@ -176,7 +177,7 @@ class MolVAE:
             raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
         if rerank > 1:
             pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                               max_draws * rerank, relaxed)
+                               max_draws * rerank, relaxed, progress=progress)
             per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
             keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
             out = pool.iloc[keep].reset_index(drop=True)
@@ -189,9 +190,12 @@ class MolVAE:
             raise ValueError("temperature and latent_scale must be positive")
         import secrets
 
+        from tqdm import tqdm
+
         gen = self._generator(seed if seed is not None else secrets.randbits(63))
         rows, drawn, discarded = [], 0, Counter()
         max_draws = max_draws or max(10 * n, 1000)
+        bar = tqdm(total=n, desc="sample", unit="mol", disable=None if progress else True, mininterval=1)
         while len(rows) < n and drawn < max_draws:
             k = min(self.batch_size, n - len(rows) if not keep_invalid else n - drawn, max_draws - drawn)
             z = torch.randn(k, self.latent_dim, generator=gen, device=self.device) * latent_scale
@@ -206,6 +210,8 @@ class MolVAE:
                         continue
                 rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
                              "loglik": round(float(l), 4)})
+            bar.update(min(len(rows), n) - bar.n)
+        bar.close()
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
         df.attrs.update(drawn=drawn, discarded=dict(discarded))  # with keep_invalid nothing is discarded
         return df

@@ -2,6 +2,7 @@
 temporary name beside its destination and renamed into place only when it is whole."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -69,3 +70,11 @@ def check_writable(path) -> None:
     probe = out.with_name(f".{out.name}.probe")
     probe.touch()
     probe.unlink()
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -39,6 +39,42 @@ def canonical_valid(smiles: Sequence) -> list[str]:
     return [c for c in map(chem.canonical, chem.as_smiles(smiles)) if c]
 
 
+def _hashes_of_valid(smiles: list) -> np.ndarray:
+    return chem.smiles_hashes(canonical_valid(smiles))
+
+
+def training_hashes(path, workers: int = 1, progress: Callable = lambda s: None) -> np.ndarray:
+    """Sorted 64-bit hashes of a training file's canonical molecules, for novelty: computed once per file
+    content (canonicalization in ``workers`` processes) and cached in ~/.cache/molvae by the file's sha256."""
+    from .data import read_smiles
+    from .files import file_sha256
+
+    cached = CACHE_DIR / f"train-{file_sha256(path)[:24]}.npy"
+    if cached.exists():
+        try:
+            return np.load(cached, allow_pickle=False)
+        except (OSError, ValueError):
+            pass
+    smiles = read_smiles(path)
+    progress(f"canonical forms of {len(smiles)} training molecules ({workers} process(es); cached afterwards)")
+    chunks = [smiles[i : i + 20_000] for i in range(0, len(smiles), 20_000)]
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
+            parts = pool.map(_hashes_of_valid, chunks)
+    else:
+        parts = [_hashes_of_valid(c) for c in chunks]
+    h = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached, suffix=".npy") as tmp:
+            np.save(tmp, h, allow_pickle=False)
+    except OSError:
+        pass
+    return h
+
+
 def unique_at(valid_canonical: Sequence[str], k: int) -> float:
     head = list(valid_canonical)[:k]
     return len(set(head)) / max(1, len(head))

@@ -2,22 +2,14 @@
 attach property labels, and keep the result in OUT/prepared/ (memory-mapped by the training loop)."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from . import data, tokens
 from .config import TrainError
+from .files import file_sha256
 from .tokens import Vocab
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _encode_chunk(job) -> list[tuple]:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from molvae import chem
+from molvae import MolVAE
 from molvae.cli import main
 
 
@@ -133,3 +134,36 @@ def test_train_starts_from_the_bundled_recipe_unless_told_otherwise():
     assert (fast.dec_hidden, fast.dec_layers) == (384, 1) and "qed" in fast.properties
     small = TrainConfig(**_settings(build_parser().parse_args(["train", "--preset", "none"])))
     assert small.dec_layers == TrainConfig().dec_layers == 1
+
+
+def test_reconstruct_and_encode_stream_the_file_in_chunks(tmp_path, tiny_model, train_smiles):
+    import numpy as np
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"smiles": train_smiles[:7] + ["C1CC", ""] + train_smiles[7:12]}).to_csv(src, index=False)
+    whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
+    assert run("reconstruct", src, "-o", whole, "--model", tiny_model).returncode == 0
+    r = run("reconstruct", src, "-o", chunked, "--model", tiny_model, "--chunk-size", "3")
+    assert r.returncode == 0 and "14 rows" in r.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(whole), pd.read_csv(chunked))
+    npy = tmp_path / "mu.npy"
+    assert run("encode", src, "-o", npy, "--model", tiny_model, "--chunk-size", "2").returncode == 0
+    want = MolVAE.load(tiny_model).encode(pd.read_csv(src, keep_default_na=False)["smiles"].tolist())
+    np.testing.assert_allclose(np.load(npy), want, rtol=1e-5, atol=1e-6)
+    assert np.isnan(np.load(npy)[7:9]).all() and len(np.load(npy)) == 14
+
+
+def test_training_hashes_are_computed_once_per_file(tmp_path, monkeypatch, train_smiles):
+    import numpy as np
+
+    from molvae import chem, metrics
+
+    monkeypatch.setattr(metrics, "CACHE_DIR", tmp_path / "cache")
+    src = tmp_path / "train.csv"
+    pd.DataFrame({"smiles": train_smiles[:50] + ["nonsense"]}).to_csv(src, index=False)
+    h = metrics.training_hashes(src, workers=2)
+    assert np.array_equal(h, np.unique(chem.smiles_hashes(metrics.canonical_valid(train_smiles[:50]))))
+    assert len(list((tmp_path / "cache").glob("train-*.npy"))) == 1
+    monkeypatch.setattr(metrics, "canonical_valid", lambda s: 1 / 0)  # a second call reads the cache
+    assert np.array_equal(metrics.training_hashes(src), h)
+    assert metrics.novelty(train_smiles[:3] + ["CCCCCCCCCCCCCCCCCC"], h) == 0.25

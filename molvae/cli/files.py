@@ -7,22 +7,40 @@ from pathlib import Path
 from .common import UsageError, add_model, load, positive, report
 
 
-def cmd_reconstruct(args) -> int:
-    from ..data import check_output_path, read_table, write_table
-    from ..score import output_name
+def _stream(args, desc: str):
+    """(SMILES column, chunks of the input, progress bar): a command over a file reads it chunk by chunk."""
+    from tqdm import tqdm
 
-    check_output_path(args.output)
-    df, col = read_table(args.input, args.smiles_column)
+    from ..data import iter_table
+
+    col, chunks = iter_table(args.input, args.smiles_column, chunk_size=args.chunk_size)
+    return col, chunks, tqdm(desc=desc, unit="row", disable=args.quiet or None, mininterval=1)
+
+
+def cmd_reconstruct(args) -> int:
+    from ..score import output_name
+    from ..writers import TableWriter
+
+    writer = TableWriter(args.output)  # checks the output path before any work
+    col, chunks, bar = _stream(args, "reconstruct")
     vae = load(args)
-    t = time.time()
-    rec = vae.reconstruct(df[col].tolist())
-    for name in ("reconstruction", "recon_exact", "error"):
-        df[output_name(name, set(map(str, df.columns)))] = rec[name].values
-    write_table(df, args.output)
-    encodable = (rec["error"] == "").sum()
-    exact = rec["recon_exact"].sum()
-    report(f"reconstructed {len(df)} rows in {time.time() - t:.1f}s: exact {exact}/{encodable} encodable"
-           f" ({exact / max(1, encodable):.1%}), {len(df) - encodable} not encodable; written to {args.output}")
+    t, rows, encodable, exact = time.time(), 0, 0, 0
+    try:
+        for chunk in chunks:
+            rec = vae.reconstruct(chunk[col].tolist())
+            for name in ("reconstruction", "recon_exact", "error"):
+                chunk[output_name(name, set(map(str, chunk.columns)))] = rec[name].values
+            writer.write(chunk)
+            rows, encodable, exact = rows + len(chunk), encodable + int((rec["error"] == "").sum()), exact + int(rec["recon_exact"].sum())
+            bar.update(len(chunk))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    report(f"reconstructed {rows} rows in {time.time() - t:.1f}s: exact {exact}/{encodable} encodable"
+           f" ({exact / max(1, encodable):.1%}), {rows - encodable} not encodable; written to {args.output}")
     return 0
 
 
@@ -38,13 +56,14 @@ def cmd_score(args) -> int:
     return 0
 
 
-def _training_set(args):
-    """Novelty's reference: --train's canonical molecules, or the model's training-set hashes."""
+def _training_set(args, log):
+    """Novelty's reference: the hashes of --train's canonical molecules (cached per file), or the model's."""
+    import os
+
     from .. import metrics
-    from ..data import read_smiles
 
     if args.train:
-        return set(metrics.canonical_valid(read_smiles(args.train)))
+        return metrics.training_hashes(args.train, os.cpu_count() or 1, log)
     from ..api import MolVAE
     from ..checkpoint import load_training_set
 
@@ -68,11 +87,11 @@ def cmd_evaluate(args) -> int:
         gen = gen[: args.n]
     if not gen:
         raise UsageError(f"no molecules in {args.generated}")
-    train = _training_set(args)
-    reference = read_smiles(args.reference) if args.reference else "moses_test"
-    scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
     log = (lambda m: None) if args.quiet else (lambda m: report(f"  {m}"))
     t = time.time()
+    train = _training_set(args, log)
+    reference = read_smiles(args.reference) if args.reference else "moses_test"
+    scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
     res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log)
     values, quants = res.pop("_values"), res.pop("_ref_quantiles")
     res["seconds"] = round(time.time() - t, 1)
@@ -89,31 +108,43 @@ def cmd_evaluate(args) -> int:
 def cmd_encode(args) -> int:
     import numpy as np
 
-    from ..data import check_output_path, read_table, write_table
-    from ..files import atomic_path
+    from ..writers import LatentWriter, TableWriter
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".parquet"):
         raise ValueError(f"output must be .npy or .parquet, got {out.name}")
-    if out.suffix == ".parquet":
-        check_output_path(out)
-    elif not out.parent.is_dir():
-        raise ValueError(f"output directory does not exist: {out.parent}")
-    df, col = read_table(args.input, args.smiles_column)
-    mu = load(args).encode(df[col].tolist())
-    if out.suffix == ".npy":
-        with atomic_path(out, suffix=".npy") as tmp:
-            np.save(tmp, mu)
-    else:
-        import pandas as pd
+    col, chunks, bar = _stream(args, "encode")
+    vae = load(args)
+    writer = LatentWriter(out, vae.latent_dim) if out.suffix == ".npy" else TableWriter(out)
+    rows = ok = 0
+    try:
+        for chunk in chunks:
+            mu = vae.encode(chunk[col].tolist())
+            if out.suffix == ".npy":
+                writer.write(mu)
+            else:
+                import pandas as pd
 
-        table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
-        table.insert(0, "smiles", df[col].values)
-        write_table(table, out)
-    ok = int((~np.isnan(mu).any(1)).sum())
-    report(f"encoded {ok}/{len(mu)} rows into {mu.shape[1]} dimensions (NaN rows where a molecule cannot be"
+                table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
+                table.insert(0, "smiles", chunk[col].values)
+                writer.write(table)
+            rows, ok = rows + len(mu), ok + int((~np.isnan(mu).any(1)).sum())
+            bar.update(len(mu))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    report(f"encoded {ok}/{rows} rows into {vae.latent_dim} dimensions (NaN rows where a molecule cannot be"
            f" encoded); written to {out}")
     return 0
+
+
+def _add_stream_options(p) -> None:
+    p.add_argument("--chunk-size", type=positive("--chunk-size"), default=10_000,
+                   help="rows read at a time (the file is streamed; default 10,000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def register(sub) -> None:
@@ -122,6 +153,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--smiles-column", default=None)
     add_model(p)
+    _add_stream_options(p)
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
@@ -156,4 +188,5 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--smiles-column", default=None)
     add_model(p)
+    _add_stream_options(p)
     p.set_defaults(func=cmd_encode)

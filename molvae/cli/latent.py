@@ -46,12 +46,16 @@ def cmd_map(args) -> int:
     import numpy as np
 
     from .. import chem, latent, properties, viz
-    from ..data import read_table
+    from ..data import iter_table
 
     prop = properties.get(args.property)  # unknown names fail here, before any work
     viz.check_png(args.output)
-    df, col = read_table(args.input, args.smiles_column)
-    smiles = df[col].tolist()[: args.max_rows]
+    col, chunks = iter_table(args.input, args.smiles_column, chunk_size=min(args.max_rows, 10_000))
+    smiles: list = []
+    for chunk in chunks:  # only the first --max-rows rows are read
+        smiles += chunk[col].tolist()[: args.max_rows - len(smiles)]
+        if len(smiles) >= args.max_rows:
+            break
     mu = load(args).encode(smiles)
     ok = ~np.isnan(mu).any(1)
     if ok.sum() < 3:

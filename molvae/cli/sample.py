@@ -17,7 +17,8 @@ def cmd_sample(args) -> int:
     vae = load(args)
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
-                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank)
+                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
+                    progress=not args.quiet)
     secs = time.time() - t
     if args.output:
         write_table(df, args.output)
@@ -53,6 +54,7 @@ def register(sub) -> None:
                    help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
     p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
     p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--relaxed", action="store_true",
                    help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
