@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -17,6 +18,17 @@ from .model import VAE
 from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
+
+
+@dataclass
+class Inputs:
+    """Per input: token ids (None when it cannot be encoded), the reason ("" when it can), the canonical SMILES
+    that was encoded (None when nothing was), and whether its stereochemistry was removed first."""
+
+    ids: list
+    reasons: list
+    encoded: list
+    stereo_removed: list
 
 
 class MolVAE:
@@ -89,12 +101,27 @@ class MolVAE:
     # -- encoding --------------------------------------------------------------------------------------
     def tokenize(self, smiles: Sequence) -> tuple[list, list[str]]:
         """Token ids (or None) and a reason ("" when encodable) for each input."""
-        ids, reasons = [], []
+        inputs = self.inputs(smiles)
+        return inputs.ids, inputs.reasons
+
+    def inputs(self, smiles: Sequence) -> "Inputs":
+        """What the model makes of each input: token ids (or None), the reason when it cannot encode it, the
+        canonical SMILES it encodes, and whether stereochemistry was removed to encode it. A model whose
+        vocabulary has no stereo tokens encodes a stereo molecule without its stereochemistry (and says so)
+        rather than refusing it; a charge or element it lacks is still refused with the token's name."""
+        out = Inputs([], [], [], [])
+        strip = not self.vocab.has_stereo
         for s in chem.as_smiles(smiles):
-            seq, why = self.vocab.encode(s)
-            ids.append(seq)
-            reasons.append(why)
-        return ids, reasons
+            canon = chem.canonical(s)
+            removed = bool(strip and canon and chem.has_stereo(canon))
+            if removed:
+                canon = chem.without_stereo(canon)
+            seq, why = self.vocab.encode(canon if removed else s)
+            out.ids.append(seq)
+            out.reasons.append(why)
+            out.encoded.append(canon if seq is not None else None)
+            out.stereo_removed.append(removed and seq is not None)
+        return out
 
     def batches(self, seqs: list) -> Iterable[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Encodable rows in length-sorted batches: (row indices, x, lengths)."""
@@ -218,10 +245,12 @@ class MolVAE:
 
     # -- reconstruction --------------------------------------------------------------------------------
     def reconstruct(self, smiles: Sequence) -> pd.DataFrame:
-        """Greedy decode of mu for each input: columns canonical, reconstruction, recon_exact, error."""
+        """Greedy decode of mu for each input: columns canonical_smiles, reconstruction, recon_exact (against
+        the molecule as encoded: without its stereochemistry where stereo_removed), stereo_removed, error."""
         items = chem.as_smiles(smiles)
         canon = [chem.canonical(s) for s in items]
-        seqs, reasons = self.tokenize(items)
+        inputs = self.inputs(items)
+        seqs, reasons = inputs.ids, inputs.reasons
         mu, _ = self._encode_ids(seqs)
         ok = ~np.isnan(mu).any(1)
         rec = [None] * len(items)
@@ -232,7 +261,8 @@ class MolVAE:
         return pd.DataFrame({
             "canonical_smiles": [c or "" for c in canon],
             "reconstruction": [r or "" for r in rec],
-            "recon_exact": [bool(r is not None and c is not None and r == c) for r, c in zip(rec, canon)],
+            "recon_exact": [bool(r is not None and e is not None and r == e) for r, e in zip(rec, inputs.encoded)],
+            "stereo_removed": inputs.stereo_removed,
             "error": reasons,
         })
 

@@ -72,6 +72,20 @@ def canonical(smiles) -> str | None:
     return None if mol is None else Chem.MolToSmiles(mol)
 
 
+def has_stereo(smiles: str) -> bool:
+    """Whether a (canonical) SMILES carries stereochemistry: tetrahedral (@) or double-bond (/ \\) marks."""
+    return any(c in smiles for c in "@/\\")
+
+
+def without_stereo(smiles) -> str | None:
+    """Canonical SMILES of the molecule with its stereochemistry removed (isotopes and charges kept)."""
+    mol = to_mol(smiles)
+    if mol is None:
+        return None
+    Chem.RemoveStereochemistry(mol)
+    return Chem.MolToSmiles(mol)
+
+
 def mol_to_smiles(mol: Chem.Mol) -> str:
     return Chem.MolToSmiles(mol)
 

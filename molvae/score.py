@@ -23,7 +23,7 @@ from .writers import LatentWriter, TableWriter
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
                     "lipinski_violations"]
 CHEM_COLUMNS = ["canonical_smiles", "valid", "error", *PROPERTY_COLUMNS, "pains", "alerts"]
-MODEL_COLUMNS = ["in_vocab", "nll", "recon_exact", "novel"]
+MODEL_COLUMNS = ["in_vocab", "nll", "recon_exact", "stereo_removed", "novel"]
 
 
 # -- per-molecule and per-chunk work ----------------------------------------------------------------------
@@ -63,7 +63,8 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, novel, and pred_<name> for
     each property the model's head predicts (from mu); and mu."""
     n = len(canonical)
-    seqs, reasons = vae.tokenize([c if c else None for c in canonical])
+    inputs = vae.inputs([c if c else None for c in canonical])
+    seqs, reasons = inputs.ids, inputs.reasons
     nll = np.full(n, np.nan)
     mu = np.full((n, vae.latent_dim), np.nan, dtype=np.float32)
     rec = [""] * n
@@ -78,7 +79,8 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     df = pd.DataFrame({
         "in_vocab": in_vocab,
         "nll": np.round(nll, 4),
-        "recon_exact": [bool(c) and r == c for r, c in zip(rec, canonical)],
+        "recon_exact": [bool(e) and r == e for r, e in zip(rec, inputs.encoded)],
+        "stereo_removed": inputs.stereo_removed,
         "novel": pd.array([None if novel is None or not c else bool(v)
                            for v, c in zip(novel if novel is not None else canonical, canonical)], dtype="boolean"),
     })

@@ -85,6 +85,11 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    @property
+    def has_stereo(self) -> bool:
+        """Whether the vocabulary can write stereochemistry ([C@H1], [C@@H1], /C, \\C tokens)."""
+        return any("@" in t or t.startswith(("[/", "[\\")) for t in self.tokens)
+
     @classmethod
     def build(cls, selfies_strings: Iterable[str], max_len: int | None = None) -> "Vocab":
         counts, longest = Counter(), 0

@@ -85,3 +85,16 @@ def test_a_directory_of_the_same_name_wins_over_a_bundled_model(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     shutil.copytree(tiny_model / "model", tmp_path / "fast")
     assert MolVAE.load("fast").path.resolve() == (tmp_path / "fast").resolve()
+
+
+def test_a_model_without_stereo_tokens_encodes_stereo_molecules_without_their_stereochemistry():
+    """The MOSES-trained models have no stereo tokens: a stereo molecule is encoded flat and the output says
+    so (stereo_removed); a charge the vocabulary lacks is still refused with its token."""
+    vae = MolVAE.load()
+    assert not vae.vocab.has_stereo
+    df = vae.reconstruct(["C[C@H](N)C(=O)O", "F/C=C/F", "CC(N)C(=O)O", "C[NH3+]"])
+    assert list(df["stereo_removed"]) == [True, True, False, False]
+    assert list(df["error"][:3]) == ["", "", ""] and df["error"][3] == "unknown token [NH3+1]"
+    assert df["canonical_smiles"][0] == "C[C@H](N)C(=O)O"  # the input as given, stereo included
+    mu = vae.encode(["C[C@H](N)C(=O)O", "C[C@@H](N)C(=O)O", "CC(N)C(=O)O"])
+    assert np.allclose(mu[0], mu[2]) and np.allclose(mu[1], mu[2])  # both enantiomers encode as the flat molecule

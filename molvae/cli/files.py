@@ -28,7 +28,7 @@ def cmd_reconstruct(args) -> int:
     try:
         for chunk in chunks:
             rec = vae.reconstruct(chunk[col].tolist())
-            for name in ("reconstruction", "recon_exact", "error"):
+            for name in ("reconstruction", "recon_exact", "stereo_removed", "error"):
                 chunk[output_name(name, set(map(str, chunk.columns)))] = rec[name].values
             writer.write(chunk)
             rows, encodable, exact = rows + len(chunk), encodable + int((rec["error"] == "").sum()), exact + int(rec["recon_exact"].sum())
