@@ -187,8 +187,10 @@ class MolVAE:
     # -- sampling --------------------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
-               relaxed: bool = False, rerank: int = 1, progress: bool = False) -> pd.DataFrame:
-        """n molecules decoded from z ~ N(0, latent_scale^2 I).
+               relaxed: bool = False, rerank: int = 1, progress: bool = False, prior: str = "auto") -> pd.DataFrame:
+        """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
+        (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
+        ``"auto"`` (default) the learned prior when the model has one.
 
         By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
         table's `attrs` holds how many were drawn and why any were discarded. With keep_invalid every draw
@@ -204,7 +206,7 @@ class MolVAE:
             raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
         if rerank > 1:
             pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                               max_draws * rerank, relaxed, progress=progress)
+                               max_draws * rerank, relaxed, progress=progress, prior=prior)
             per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
             keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
             out = pool.iloc[keep].reset_index(drop=True)
@@ -215,6 +217,7 @@ class MolVAE:
             raise ValueError("n must not be negative")
         if temperature <= 0 or latent_scale <= 0:
             raise ValueError("temperature and latent_scale must be positive")
+        draw = self.prior_sampler(prior, latent_scale)
         import secrets
 
         from tqdm import tqdm
@@ -225,7 +228,7 @@ class MolVAE:
         bar = tqdm(total=n, desc="sample", unit="mol", disable=None if progress else True, mininterval=1)
         while len(rows) < n and drawn < max_draws:
             k = min(self.batch_size, n - len(rows) if not keep_invalid else n - drawn, max_draws - drawn)
-            z = torch.randn(k, self.latent_dim, generator=gen, device=self.device) * latent_scale
+            z = draw(k, gen)
             selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
             drawn += k
             with relaxed_constraints() if relaxed else nullcontext():
@@ -242,6 +245,27 @@ class MolVAE:
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
         df.attrs.update(drawn=drawn, discarded=dict(discarded))  # with keep_invalid nothing is discarded
         return df
+
+    @property
+    def prior(self):
+        """The model's learned prior (molvae.prior.GaussianMixture), or None when it has none."""
+        if not hasattr(self, "_prior"):
+            from . import prior
+
+            self._prior = prior.load(self.path, self.latent_dim) if self.path else None
+        return self._prior
+
+    def prior_sampler(self, prior: str = "auto", latent_scale: float = 1.0):
+        """A function (k, generator) -> k latents on the model's device, from the prior asked for."""
+        if prior not in ("auto", "learned", "standard"):
+            raise ValueError(f"unknown prior '{prior}' (auto, learned, standard)")
+        learned = self.prior if prior != "standard" else None
+        if prior == "learned" and learned is None:
+            raise ValueError(f"this model has no learned prior (fit one: molvae fit-prior --model {self.path})")
+        if learned is None:
+            return lambda k, gen: torch.randn(k, self.latent_dim, generator=gen, device=self.device) * latent_scale
+        return lambda k, gen: learned.sample(k, gen if gen is None or gen.device.type == "cpu" else None,
+                                             scale=latent_scale, device=self.device)
 
     # -- reconstruction --------------------------------------------------------------------------------
     def reconstruct(self, smiles: Sequence) -> pd.DataFrame:

@@ -60,8 +60,9 @@ def _model(path: str | None, device: str = "cpu", int8: bool = False, batch_size
 
 
 def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, novel, and pred_<name> for
-    each property the model's head predicts (from mu); and mu."""
+    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, stereo_removed, novel,
+    prior_logp (the learned prior's log-density of mu, when the model has one) and pred_<name> for each
+    property the model's head predicts (from mu); and mu."""
     n = len(canonical)
     inputs = vae.inputs([c if c else None for c in canonical])
     seqs, reasons = inputs.ids, inputs.reasons
@@ -84,6 +85,8 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
         "novel": pd.array([None if novel is None or not c else bool(v)
                            for v, c in zip(novel if novel is not None else canonical, canonical)], dtype="boolean"),
     })
+    if vae.prior is not None:  # a second anomaly score: how typical mu is of the training molecules' latents
+        df["prior_logp"] = np.round(vae.prior.log_prob(mu), 4)
     if vae.properties:
         pred = vae.predict_latent(mu)
         for j, name in enumerate(vae.properties):

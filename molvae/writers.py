@@ -15,7 +15,7 @@ from .files import Pending, atomic_path
 # The types of the columns molvae adds to a table (score, reconstruct), fixed so every chunk agrees.
 OUTPUT_TYPES = {"canonical_smiles": "string", "reconstruction": "string", "stereo_removed": "bool_", "valid": "bool_", "error": "string", "pains": "string",
                "alerts": "string", "in_vocab": "bool_", "recon_exact": "bool_", "novel": "bool_",
-               **{c: "float64" for c in ("mw", "logp", "qed", "sa", "tpsa", "plogp", "nll")},
+               **{c: "float64" for c in ("mw", "logp", "qed", "sa", "tpsa", "plogp", "nll", "prior_logp")},
                **{c: "int64" for c in ("hbd", "hba", "rotatable_bonds", "rings", "lipinski_violations")}}
 
 

@@ -1,4 +1,4 @@
-"""`molvae sample`."""
+"""`molvae sample` and `molvae fit-prior`."""
 from __future__ import annotations
 
 import time
@@ -18,7 +18,7 @@ def cmd_sample(args) -> int:
     t = time.time()
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
                     seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
-                    progress=not args.quiet)
+                    progress=not args.quiet, prior=args.prior)
     secs = time.time() - t
     if args.output:
         write_table(df, args.output)
@@ -59,4 +59,34 @@ def register(sub) -> None:
                    help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
                    help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
+    p.add_argument("--prior", choices=["auto", "learned", "standard"], default="auto",
+                   help="where latents come from: the model's learned prior (auto: when it has one) or N(0, I)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("fit-prior", help="fit a learned prior (a Gaussian mixture over the training molecules'"
+                                         " latents) and save it in the model directory")
+    add_model(p)
+    p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
+    p.add_argument("--smiles-column", default=None)
+    p.add_argument("--components", type=positive("--components"), default=100,
+                   help="mixture components (default 100; see benchmarks/prior_choice.py)")
+    p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
+                   help="molecules encoded for the fit (the first N of the file; default 100,000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_fit_prior)
+
+
+def cmd_fit_prior(args) -> int:
+    from .. import prior
+    from ..data import read_smiles
+
+    vae = load(args)
+    smiles = read_smiles(args.data, args.smiles_column)
+    if args.max_molecules:
+        smiles = smiles[: args.max_molecules]
+    fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
+    record["data"] = str(args.data)
+    prior.save(vae.path, fitted, record)
+    report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"
+           f" {record['fit_seconds']}s; written to {vae.path / prior.PRIOR_WEIGHTS}")
+    return 0
