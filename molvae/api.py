@@ -187,7 +187,8 @@ class MolVAE:
     # -- sampling --------------------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
-               relaxed: bool = False, rerank: int = 1, progress: bool = False, prior: str = "auto") -> pd.DataFrame:
+               relaxed: bool = False, rerank: int = 1, progress: bool = False, prior: str = "auto",
+               filters=None) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one.
@@ -198,7 +199,8 @@ class MolVAE:
         valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
         more realistic molecules). rerank K draws K times as many molecules and keeps the n with the highest
         decoder log-likelihood per token (in draw order): likelihood re-ranking. progress shows a bar of draws
-        (on a terminal).
+        (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
+        molecules that fail it, counted among the discards.
         """
         if rerank < 1:
             raise ValueError("rerank must be at least 1")
@@ -206,7 +208,7 @@ class MolVAE:
             raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
         if rerank > 1:
             pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                               max_draws * rerank, relaxed, progress=progress, prior=prior)
+                               max_draws * rerank, relaxed, progress=progress, prior=prior, filters=filters)
             per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
             keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
             out = pool.iloc[keep].reset_index(drop=True)
@@ -238,6 +240,9 @@ class MolVAE:
                     if not keep_invalid:
                         discarded["empty" if not s else "rejected by RDKit"] += 1
                         continue
+                elif filters is not None and not filters(chem.to_mol(smi)):
+                    discarded["failed the filters"] += 1
+                    continue
                 rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
                              "loglik": round(float(l), 4)})
             bar.update(min(len(rows), n) - bar.n)

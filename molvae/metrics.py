@@ -199,6 +199,17 @@ def passes_filters(mol) -> bool:
     return not any(h_mol.HasSubstructMatch(p) for p in _filter_patterns())
 
 
+def filter_function(name: str | None):
+    """A molecule filter by name: ``moses`` (passes_filters), ``pains`` (no RDKit PAINS match), ``none``."""
+    if name in (None, "none"):
+        return None
+    if name == "moses":
+        return passes_filters
+    if name == "pains":
+        return lambda mol: not properties.alerts(mol, "PAINS")
+    raise ValueError(f"unknown filters '{name}' (moses, pains, none)")
+
+
 # -- FCD --------------------------------------------------------------------------------------------------
 def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndarray:
     """ChemNet's penultimate activations (512 per molecule) from the `fcd` package's model and featurizer.

@@ -6,19 +6,33 @@ import time
 from .common import add_model, load, positive, positive_float, report
 
 
+def _draw(args, vae, conditions, filters):
+    """The molecules asked for: guided by the conditions when there are any, else plain prior samples."""
+    if conditions:
+        from ..guided import sample_where
+
+        return sample_where(vae, args.n, conditions, seed=args.seed, prior=args.prior, greedy=args.greedy,
+                            temperature=args.temperature, filters=filters, max_draws=args.max_draws)
+    return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
+                      seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
+                      progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws)
+
+
 def cmd_sample(args) -> int:
     from .. import viz
     from ..data import check_output_path, write_table
+    from ..guided import parse_condition
+    from ..metrics import filter_function
 
     if args.output:
         check_output_path(args.output)
     if args.image:
         viz.check_png(args.image)
+    conditions = [parse_condition(w) for w in args.where or []]  # a bad condition fails before any work
+    filters = filter_function(args.filters)
     vae = load(args)
     t = time.time()
-    df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
-                    seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
-                    progress=not args.quiet, prior=args.prior)
+    df = _draw(args, vae, conditions, filters)
     secs = time.time() - t
     if args.output:
         write_table(df, args.output)
@@ -28,14 +42,17 @@ def cmd_sample(args) -> int:
     if args.image:
         head = df.head(30)
         viz.molecule_grid(head["smiles"], [f"{i}" for i in range(len(head))], args.image)
-    valid = df["valid"].sum()
-    uniq = df.loc[df["valid"], "smiles"].nunique()
-    disc = df.attrs["discarded"]
+    disc, drawn = df.attrs["discarded"], df.attrs["drawn"]
     why = f" ({', '.join(f'{k}: {v}' for k, v in disc.items())})" if disc else ""
-    report(f"sampled {len(df)} molecules in {secs:.1f}s: drew {df.attrs['drawn']}, discarded {sum(disc.values())}"
-           f"{why}; valid {valid}/{len(df)}, unique {uniq}" + (f"; written to {args.output}" if args.output else ""))
+    where = (f"; {len(df)} hits meeting {', '.join(df.attrs['conditions'])} in {drawn} draws"
+             f" (hit rate {len(df) / max(drawn, 1):.1%})") if conditions else ""
+    valid = int(df["valid"].sum()) if "valid" in df else len(df)
+    report(f"sampled {len(df)} molecules in {secs:.1f}s: drew {drawn}, discarded {sum(disc.values())}{why};"
+           f" valid {valid}/{len(df)}, unique {df['smiles'][df['smiles'] != ''].nunique()}{where}"
+           + (f"; written to {args.output}" if args.output else ""))
     if len(df) < args.n:
-        report(f"molvae sample: error: only {len(df)} of {args.n} molecules passed the RDKit check")
+        what = "met the conditions" if conditions else "passed the RDKit check" + (" and the filters" if filters else "")
+        report(f"molvae sample: error: only {len(df)} of {args.n} molecules {what} after {drawn} draws")
         return 1
     return 0
 
@@ -59,6 +76,14 @@ def register(sub) -> None:
                    help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
                    help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
+    p.add_argument("--where", action="append", default=None, metavar="CONDITION",
+                   help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
+                        " for several; the property head steers the draws where it predicts the property)")
+    p.add_argument("--filters", choices=["moses", "pains", "none"], default="none",
+                   help="discard molecules failing the MOSES filters or RDKit's PAINS alerts (default: none)")
+    p.add_argument("--max-draws", type=positive("--max-draws"), default=None,
+                   help="molecules decoded at most (default 10 x n, at least 1,000; with --where 200 x n, at least"
+                        " 10,000): past it the ones found are written and the exit status is 1")
     p.add_argument("--prior", choices=["auto", "learned", "standard"], default="auto",
                    help="where latents come from: the model's learned prior (auto: when it has one) or N(0, I)")
     p.set_defaults(func=cmd_sample)
