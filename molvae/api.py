@@ -272,6 +272,30 @@ class MolVAE:
         return lambda k, gen: learned.sample(k, gen if gen is None or gen.device.type == "cpu" else None,
                                              scale=latent_scale, device=self.device)
 
+    def invert(self, smiles, steps: int = 300, lr: float = 0.05, check_every: int = 10) -> tuple[np.ndarray, bool]:
+        """A latent that greedily decodes to the molecule, found by gradient ascent on the decoder's
+        teacher-forced log-likelihood of its tokens, starting at mu ("inversion", as in InvBO, Chu et al.,
+        NeurIPS 2024): mu itself often decodes to something else. Returns (z, whether z decodes back);
+        when no z is found within ``steps``, the most likely one seen."""
+        z0, canon = self.encode_one(smiles)
+        if self.decode(z0[None])[0] == canon:
+            return z0, True
+        if any("quantized" in type(m).__module__ for m in self.model.modules()):
+            return z0, False  # an int8 decoder has no gradient
+        seq = self.inputs([canon]).ids[0]
+        x = torch.tensor([seq], device=self.device)
+        z = torch.tensor(z0[None], device=self.device, requires_grad=True)
+        opt = torch.optim.Adam([z], lr=lr)
+        for step in range(1, steps + 1):
+            with torch.enable_grad():
+                logits = self.model.decode_logits(z, x)
+                loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), x, reduction="sum")
+                z.grad, = torch.autograd.grad(loss, z)  # the model's own weights get no gradient
+            opt.step()
+            if step % check_every == 0 and self.decode(z.detach().cpu().numpy())[0] == canon:
+                return z.detach().cpu().numpy()[0], True
+        return z.detach().cpu().numpy()[0], False
+
     # -- reconstruction --------------------------------------------------------------------------------
     def reconstruct(self, smiles: Sequence) -> pd.DataFrame:
         """Greedy decode of mu for each input: columns canonical_smiles, reconstruction, recon_exact (against

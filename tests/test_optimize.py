@@ -304,3 +304,30 @@ def test_cli_allow_python_runs_a_user_objective_and_its_error_is_one_line(tmp_pa
     code, err = _cli_error(["--objective", "user_obj_mod:broken", "--allow-python", "--budget", "5", "--method",
                             "random", "-o", str(out), "--quiet"], capsys)
     assert code == 2 and len(err) == 1 and "'user_obj_mod:broken' raised KeyError" in err[0], err
+
+
+def test_a_start_that_mu_does_not_reconstruct_is_inverted(vae):
+    """Ibuprofen's mu decodes to an alcohol; inversion finds a latent that decodes to ibuprofen itself, so a
+    constrained run starts inside the feasible region."""
+    ibuprofen = "CC(C)Cc1ccc(C(C)C(=O)O)cc1"
+    assert vae.decode(vae.encode([ibuprofen]))[0] != ibuprofen
+    z, ok = vae.invert(ibuprofen)
+    assert ok and vae.decode(z[None])[0] == ibuprofen
+    r = optimize(vae, "logp", 20, method="random", start=ibuprofen, similarity_min=0.4, seed=0, below_limit=200)
+    assert r.summary["start_latent_decodes_to_start"] and r.summary["feasible_calls"] > 1
+
+
+def test_an_interrupted_run_keeps_its_calls_marked_incomplete(vae, monkeypatch):
+    calls = {"n": 0}
+    real = Oracle._score
+
+    def interrupt_after_two_batches(self, new, sims):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, new, sims)
+
+    monkeypatch.setattr(Oracle, "_score", interrupt_after_two_batches)
+    r = optimize(vae, "qed", 100, method="random", seed=0, batch_size=10)
+    assert r.summary["stopped"] == "interrupted" and r.summary["incomplete"] is True
+    assert 0 < len(r.log) < 100 and list(r.log["call"]) == list(range(1, len(r.log) + 1))

@@ -26,7 +26,7 @@ def _check_outputs(args) -> None:
 def summary_line(s: dict) -> str:
     """The run in one line: calls, stop reason, best molecule, top-10 mean and AUC, the start's comparison."""
     fmt = lambda v: "n/a" if v is None else f"{v:.4g}"  # noqa: E731
-    early = {"stalled": ", stopped early: no new molecules",
+    early = {"stalled": ", stopped early: no new molecules", "interrupted": ", interrupted: the log is incomplete",
              "below_limit": f", stopped early: reached the limit of {s.get('below_limit')} molecules below the"
                             " similarity floor",
              }.get(s["stopped"], "")
@@ -53,12 +53,12 @@ def cmd_optimize(args) -> int:
     res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
                    similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
                    progress=not args.quiet, allow_python=args.allow_python)
-    write_table(res.log, args.output)
+    write_table(res.log, args.output)  # an interrupted run's log too, marked incomplete in the summary
     if args.summary:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
         write_json(args.summary, {**res.summary, "best": res.best(10)[cols].to_dict("records")}, default=float)
     report(summary_line(res.summary) + f"; written to {args.output}")
-    return 0
+    return 130 if res.summary["stopped"] == "interrupted" else 0
 
 
 def register(sub) -> None:

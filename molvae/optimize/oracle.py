@@ -148,6 +148,8 @@ class Oracle:
         new, sims = fresh[:room], sims[:room]
         if new:
             self._score(new, sims)
+        elif self._bar is not None and self._start_fp is not None:
+            self._show()
         out = np.full(len(canon), np.nan)
         for i, c in enumerate(canon):
             if c is not None and c in self.cache:
@@ -174,8 +176,14 @@ class Oracle:
                 self.best_value, self.best_smiles = value, c
         if self._bar is not None:
             self._bar.update(len(new))
-            if self.best_smiles is not None:
-                self._bar.set_postfix(best=f"{self.sign * self.best_value:.4g}")
+            self._show()
+
+    def _show(self) -> None:
+        """The bar's postfix: the best score so far and, in constrained mode, the decodes below the floor."""
+        info = {} if self.best_smiles is None else {"best": f"{self.sign * self.best_value:.4g}"}
+        if self._start_fp is not None:
+            info["below_floor"] = len(self.below)
+        self._bar.set_postfix(info)
 
     def close(self):
         if self._bar is not None:

@@ -82,15 +82,17 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
     if start is not None and similarity_min is None:
         similarity_min = 0.4
     obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options)
-    z0 = None
+    z0, notes = None, {}
     if canon is not None:
         seqs, why = vae.tokenize([canon])
         if seqs[0] is None:
             raise OptimizeError(f"the start molecule cannot be encoded by this model ({why[0]}): {canon}")
-        z0 = vae.encode([canon])[0].astype(np.float64)
+        z0, decodes_back = vae.invert(canon)  # start inside the feasible region: a latent that decodes to it
+        z0 = z0.astype(np.float64)
+        notes["start_latent_decodes_to_start"] = bool(decodes_back)
     q = batch_size or default_batch_size(method, budget)
     oracle = Oracle(obj, budget, canon, similarity_min, progress, below_limit)
-    search = Search(vae, oracle, Archive(vae.latent_dim), np.random.default_rng(seed), q, z0, seed)
+    search = Search(vae, oracle, Archive(vae.latent_dim), np.random.default_rng(seed), q, z0, seed, notes)
     t = time.time()
     try:
         if canon is not None:
@@ -98,8 +100,12 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             stopped = METHODS[method](search, **options)
+    except KeyboardInterrupt:  # Ctrl-C: the calls made so far are the result, marked incomplete
+        stopped = "interrupted"
     finally:
         oracle.close()
+    if stopped == "interrupted":
+        search.notes = {**(search.notes or {}), "incomplete": True}
     return _result(oracle, method, seed, q, stopped, time.time() - t, search.notes)
 
 
