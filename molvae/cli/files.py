@@ -7,31 +7,18 @@ from pathlib import Path
 from .common import UsageError, add_model, load, positive, report
 
 
-def _stream(args, desc: str):
-    """(SMILES column, chunks of the input, progress bar): a command over a file reads it chunk by chunk."""
+def _stream(args, desc: str, writer, work) -> None:
+    """Read the input chunk by chunk, write work(chunk) for each (with a progress bar), and rename the output
+    into place at the end (removed if anything fails)."""
     from tqdm import tqdm
 
     from ..data import iter_table
 
     col, chunks = iter_table(args.input, args.smiles_column, chunk_size=args.chunk_size)
-    return col, chunks, tqdm(desc=desc, unit="row", disable=args.quiet or None, mininterval=1)
-
-
-def cmd_reconstruct(args) -> int:
-    from ..score import output_name
-    from ..writers import TableWriter
-
-    writer = TableWriter(args.output)  # checks the output path before any work
-    col, chunks, bar = _stream(args, "reconstruct")
-    vae = load(args)
-    t, rows, encodable, exact = time.time(), 0, 0, 0
+    bar = tqdm(desc=desc, unit="row", disable=args.quiet or None, mininterval=1)
     try:
         for chunk in chunks:
-            rec = vae.reconstruct(chunk[col].tolist())
-            for name in ("reconstruction", "recon_exact", "stereo_removed", "error"):
-                chunk[output_name(name, set(map(str, chunk.columns)))] = rec[name].values
-            writer.write(chunk)
-            rows, encodable, exact = rows + len(chunk), encodable + int((rec["error"] == "").sum()), exact + int(rec["recon_exact"].sum())
+            writer.write(work(chunk, col))
             bar.update(len(chunk))
         writer.close()
     except BaseException:
@@ -39,8 +26,29 @@ def cmd_reconstruct(args) -> int:
         raise
     finally:
         bar.close()
-    report(f"reconstructed {rows} rows in {time.time() - t:.1f}s: exact {exact}/{encodable} encodable"
-           f" ({exact / max(1, encodable):.1%}), {rows - encodable} not encodable; written to {args.output}")
+
+
+def cmd_reconstruct(args) -> int:
+    from collections import Counter
+
+    from ..score import output_name
+    from ..writers import TableWriter
+
+    writer = TableWriter(args.output)  # checks the output path before any work
+    vae = load(args)
+    t, n = time.time(), Counter()
+
+    def work(chunk, col):
+        rec = vae.reconstruct(chunk[col].tolist())
+        for name in ("reconstruction", "recon_exact", "stereo_removed", "error"):
+            chunk[output_name(name, set(map(str, chunk.columns)))] = rec[name].values
+        n.update(rows=len(chunk), encodable=int((rec["error"] == "").sum()), exact=int(rec["recon_exact"].sum()))
+        return chunk
+
+    _stream(args, "reconstruct", writer, work)
+    report(f"reconstructed {n['rows']} rows in {time.time() - t:.1f}s: exact {n['exact']}/{n['encodable']} encodable"
+           f" ({n['exact'] / max(1, n['encodable']):.1%}), {n['rows'] - n['encodable']} not encodable;"
+           f" written to {args.output}")
     return 0
 
 
@@ -106,38 +114,32 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_encode(args) -> int:
+    from collections import Counter
+
     import numpy as np
+    import pandas as pd
 
     from ..writers import LatentWriter, TableWriter
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".parquet"):
         raise ValueError(f"output must be .npy or .parquet, got {out.name}")
-    col, chunks, bar = _stream(args, "encode")
     vae = load(args)
     writer = LatentWriter(out, vae.latent_dim) if out.suffix == ".npy" else TableWriter(out)
-    rows = ok = 0
-    try:
-        for chunk in chunks:
-            mu = vae.encode(chunk[col].tolist())
-            if out.suffix == ".npy":
-                writer.write(mu)
-            else:
-                import pandas as pd
+    n = Counter()
 
-                table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
-                table.insert(0, "smiles", chunk[col].values)
-                writer.write(table)
-            rows, ok = rows + len(mu), ok + int((~np.isnan(mu).any(1)).sum())
-            bar.update(len(mu))
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        bar.close()
-    report(f"encoded {ok}/{rows} rows into {vae.latent_dim} dimensions (NaN rows where a molecule cannot be"
-           f" encoded); written to {out}")
+    def work(chunk, col):
+        mu = vae.encode(chunk[col].tolist())
+        n.update(rows=len(mu), ok=int((~np.isnan(mu).any(1)).sum()))
+        if out.suffix == ".npy":
+            return mu
+        table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
+        table.insert(0, "smiles", chunk[col].values)
+        return table
+
+    _stream(args, "encode", writer, work)
+    report(f"encoded {n['ok']}/{n['rows']} rows into {vae.latent_dim} dimensions (NaN rows where a molecule cannot"
+           f" be encoded); written to {out}")
     return 0
 
 
