@@ -45,6 +45,10 @@ def main():
     ap.add_argument("--model", default=None)
     ap.add_argument("-n", type=int, default=30_000)
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--prior", default="auto", choices=["auto", "learned", "standard"],
+                    help="latent prior (auto: the model's learned prior when it has one, as molvae sample)")
+    ap.add_argument("--decoding", default="default", choices=["default", "greedy", "sampled"],
+                    help="default: what molvae sample does (greedy from a learned prior, sampled from N(0, I))")
     ap.add_argument("--latent-scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--relaxed", action="store_true", help="relaxed SELFIES constraints + RDKit filter")
@@ -72,8 +76,12 @@ def main():
     vae = MolVAE.load(args.model, int8=args.int8)
     prov = record({args.model or "default": vae})
     t = time.time()
+    greedy = {"default": None, "greedy": True, "sampled": False}[args.decoding]
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
-                    keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank)
+                    keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank,
+                    prior=args.prior, greedy=greedy)
+    prior_used = "learned" if args.prior != "standard" and vae.prior is not None else "standard"
+    decoding = args.decoding if greedy is not None else ("greedy" if prior_used == "learned" else "sampled")
     sample_s = time.time() - t
     log(f"sampled {args.n} in {sample_s:.0f}s")
     full = ROOT / "data" / "moses_train_full.csv.gz"
@@ -91,6 +99,8 @@ def main():
     test = data.read_smiles(ROOT / "data" / "moses_test.csv.gz")
     mu = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)])
     res["active_units"] = active_units(torch.from_numpy(mu[~np.isnan(mu).any(1)]))
+    res.update(prior=prior_used, decoding=decoding,
+               prior_components=vae.prior.components if prior_used == "learned" else None)
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
                relaxed=args.relaxed, rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
@@ -111,7 +121,9 @@ def markdown(res: dict) -> str:
              "|---" * (len(COLUMNS) + 3) + "|"]
     for k, row in MOSES.items():
         lines.append(f"| {k} (MOSES) | " + " | ".join(fmt(v) for v in row) + " | - | - |")
-    how = (f"T={res['temperature']}" + (f", latent scale {res['latent_scale']}" if res["latent_scale"] != 1 else "")
+    prior = ("learned prior" if res.get("prior") == "learned" else "N(0, I)")
+    decoding = "greedy" if res.get("decoding") == "greedy" else f"T={res['temperature']}"
+    how = (f"{prior}, {decoding}" + (f", latent scale {res['latent_scale']}" if res["latent_scale"] != 1 else "")
            + (", int8" if res.get("int8") else "") + (", relaxed" if res["relaxed"] else "")
            + (f", rerank {res['rerank']}" if res["rerank"] > 1 else ""))
     lines.append(f"| **molvae** ({how}, n={res['n']:,}) | " + " | ".join(fmt(v) for v in ours)

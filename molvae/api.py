@@ -185,13 +185,15 @@ class MolVAE:
         return [selfies_to_smiles(s) for s in selfies]
 
     # -- sampling --------------------------------------------------------------------------------------
-    def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool = False,
+    def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
                relaxed: bool = False, rerank: int = 1, progress: bool = False, prior: str = "auto",
                filters=None) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
-        ``"auto"`` (default) the learned prior when the model has one.
+        ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
+        drawn at ``temperature`` (False), or None (default): greedy from a learned prior, drawn from N(0, I) (the
+        choice measured best for each in benchmarks/prior_choice.py).
 
         By default only molecules that RDKit accepts are returned, drawing more until n have passed; the
         table's `attrs` holds how many were drawn and why any were discarded. With keep_invalid every draw
@@ -220,6 +222,8 @@ class MolVAE:
         if temperature <= 0 or latent_scale <= 0:
             raise ValueError("temperature and latent_scale must be positive")
         draw = self.prior_sampler(prior, latent_scale)
+        if greedy is None:
+            greedy = prior != "standard" and self.prior is not None
         import secrets
 
         from tqdm import tqdm

@@ -88,7 +88,7 @@ def _proposer(vae, conds: list[Condition], prior: str, oversample: int):
     return propose
 
 
-def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", greedy: bool = False,
+def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", greedy: bool | None = None,
                  temperature: float = 1.0, oversample: int = 20, max_draws: int | None = None,
                  filters=None) -> pd.DataFrame:
     """n molecules that meet every condition (strings for :func:`parse_condition`, or Conditions), with a
@@ -106,6 +106,8 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
         raise ValueError("n must be positive")
     max_draws = max_draws or max(200 * n, 10_000)
     propose = _proposer(vae, conds, prior, oversample)
+    if greedy is None:  # as MolVAE.sample: greedy from a learned prior
+        greedy = prior != "standard" and vae.prior is not None
     gen = vae._generator(seed if seed is not None else secrets.randbits(63))
     rows, drawn, discarded = [], 0, Counter()
     names = list(dict.fromkeys(c.name for c in conds))

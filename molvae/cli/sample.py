@@ -65,7 +65,11 @@ def register(sub) -> None:
                    help="softmax temperature of the decoder (default 1.0)")
     p.add_argument("--latent-scale", type=positive_float("--latent-scale"), default=1.0,
                    help="standard deviation of the prior draws (default 1.0)")
-    p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling tokens")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--greedy", action="store_true", default=None,
+                      help="argmax decoding (the default with a learned prior)")
+    mode.add_argument("--sampled", dest="greedy", action="store_false", default=None,
+                      help="draw tokens at --temperature (the default from N(0, I))")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep-invalid", action="store_true",
                    help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
