@@ -108,7 +108,7 @@ class GaussianMixture:
         return {"weights": self.weights.float(), "means": self.means.float(), "log_vars": self.log_vars.float()}
 
 
-def fit_to_model(vae, smiles, components: int = 100, seed: int = 0, log=lambda m: None) -> tuple:
+def fit_to_model(vae, smiles, components: int = 400, seed: int = 0, log=lambda m: None) -> tuple:
     """Encode training molecules with ``vae`` and fit a mixture to their mu: (prior, record for prior.json)."""
     import time
 

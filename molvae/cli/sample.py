@@ -97,8 +97,8 @@ def register(sub) -> None:
     add_model(p)
     p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
     p.add_argument("--smiles-column", default=None)
-    p.add_argument("--components", type=positive("--components"), default=100,
-                   help="mixture components (default 100; see benchmarks/prior_choice.py)")
+    p.add_argument("--components", type=positive("--components"), default=400,
+                   help="mixture components (default 400: benchmarks/results/prior_choice_default.md)")
     p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
                    help="molecules encoded for the fit (the first N of the file; default 100,000)")
     p.add_argument("--seed", type=int, default=0)
