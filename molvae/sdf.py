@@ -108,9 +108,10 @@ def molecule_column(columns) -> str:
     for name in ("canonical_smiles", "smiles"):
         if name in cols:
             return name
-    from .data import find_smiles_column
-
-    return find_smiles_column(cols)
+    named = [c for c in cols if "smiles" in c.lower()]
+    if not named:
+        raise ValueError(f"no SMILES column to write as SD records (columns: {', '.join(cols[:10])})")
+    return named[0]
 
 
 def write_records(df: pd.DataFrame, fh, title_column: str | None = "name") -> None:
