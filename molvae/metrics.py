@@ -346,11 +346,38 @@ class Reference:
 
 
 # -- evaluation -------------------------------------------------------------------------------------------
+def _molecule_stats(smiles: list) -> tuple:
+    """The per-molecule work of evaluate for a chunk of canonical SMILES: passes the filters, property values,
+    BRICS fragments and scaffolds (run in worker processes for large sets)."""
+    mols = [chem.to_mol(s) for s in smiles]
+    values = {k: [properties.PROPERTIES[f](m) for m in mols] for k, f in PROPERTY_METRICS.items()}
+    return [passes_filters(m) for m in mols], values, fragments(mols), scaffolds(mols)
+
+
+def _all_molecule_stats(gen: list, workers: int) -> tuple:
+    chunks = [gen[i : i + 2000] for i in range(0, len(gen), 2000)]
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
+            parts = pool.map(_molecule_stats, chunks)
+    else:
+        parts = [_molecule_stats(c) for c in chunks]
+    passes = [p for part in parts for p in part[0]]
+    values = {k: [v for part in parts for v in part[1][k]] for k in PROPERTY_METRICS}
+    frag, scaf = Counter(), Counter()
+    for part in parts:
+        frag.update(part[2])
+        scaf.update(part[3])
+    return passes, values, frag, scaf
+
+
 def evaluate(generated: Sequence[str], reference="moses_test", scaffold_reference="moses_test_scaffolds",
              train=None, ks: Sequence[int] = (1000, 10000),
-             progress: Callable = lambda s: None) -> dict:
+             progress: Callable = lambda s: None, workers: int = 1) -> dict:
     """MOSES metrics of generated SMILES. reference/scaffold_reference: a shipped name, a list of SMILES, or
-    None to skip; train: canonical training SMILES (a set) or their hashes, for novelty (None skips it)."""
+    None to skip; train: canonical training SMILES (a set) or their hashes, for novelty (None skips it);
+    workers: processes for the per-molecule work (filters, properties, fragments, scaffolds)."""
     res: dict = {"n": len(generated)}
     gen = canonical_valid(generated)
     res["valid"] = len(gen) / max(1, len(generated))
@@ -360,19 +387,16 @@ def evaluate(generated: Sequence[str], reference="moses_test", scaffold_referenc
     for k in ks:
         res[f"unique@{k}"] = unique_at(gen, k) if len(gen) >= k else None
     res["novelty"] = novelty(gen, train) if train is not None else None
-    mols = [chem.to_mol(s) for s in gen]
+    progress(f"filters, properties, fragments and scaffolds ({workers} process(es))")
+    passes, values, frag, scaf = _all_molecule_stats(gen, workers)
+    res["filters"] = float(np.mean(passes))
+    res["heavy_atoms"], res["aromatic_share"] = heavy_atoms_and_aromatic_share(gen)
     progress("fingerprints and internal diversity")
-    fps = morgan_fps(mols)
+    fps = morgan_fps([chem.to_mol(s) for s in gen])
     res["intdiv1"] = internal_diversity(fps, 1)
     res["intdiv2"] = internal_diversity(fps, 2)
-    progress("filters")
-    res["filters"] = float(np.mean([passes_filters(m) for m in mols]))
-    res["heavy_atoms"], res["aromatic_share"] = heavy_atoms_and_aromatic_share(gen)
     progress("FCD (ChemNet)")
     mu, sigma = fcd_stats(gen)
-    progress("fragments and scaffolds")
-    frag, scaf = fragments(mols), scaffolds(mols)
-    values = {k: [properties.PROPERTIES[f](m) for m in mols] for k, f in PROPERTY_METRICS.items()}
     for suffix, ref_spec in (("", reference), ("_sf", scaffold_reference)):
         if ref_spec is None:
             continue

@@ -109,3 +109,10 @@ def test_metrics_accept_rdkit_mol_objects():
     from rdkit import Chem
 
     assert metrics.canonical_valid([Chem.MolFromSmiles("OCC"), "C1CC", "c1ccccc1"]) == ["CCO", "c1ccccc1"]
+
+
+def test_evaluate_gives_the_same_numbers_in_worker_processes(train_smiles):
+    one = metrics.evaluate(train_smiles[:60] * 70, reference=None, scaffold_reference=None, ks=())
+    two = metrics.evaluate(train_smiles[:60] * 70, reference=None, scaffold_reference=None, ks=(), workers=2)
+    one.pop("_values", None), two.pop("_values", None)
+    assert one == two and 0 < one["filters"] <= 1

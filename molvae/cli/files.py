@@ -1,6 +1,7 @@
 """`molvae reconstruct`, `score`, `evaluate` and `encode`: commands over a file of molecules."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -66,12 +67,10 @@ def cmd_score(args) -> int:
 
 def _training_set(args, log):
     """Novelty's reference: the hashes of --train's canonical molecules (cached per file), or the model's."""
-    import os
-
     from .. import metrics
 
     if args.train:
-        return metrics.training_hashes(args.train, os.cpu_count() or 1, log)
+        return metrics.training_hashes(args.train, args.workers, log)
     from ..api import MolVAE
     from ..checkpoint import load_training_set
 
@@ -100,7 +99,8 @@ def cmd_evaluate(args) -> int:
     train = _training_set(args, log)
     reference = read_smiles(args.reference) if args.reference else "moses_test"
     scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
-    res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log)
+    res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log,
+                           workers=args.workers)
     values, quants = res.pop("_values"), res.pop("_ref_quantiles")
     res["seconds"] = round(time.time() - t, 1)
     res = {k: ((round(v, 4) if v == v and abs(v) != float("inf") else None) if isinstance(v, float) else v)
@@ -182,6 +182,8 @@ def register(sub) -> None:
     p.add_argument("--smiles-column", default=None)
     p.add_argument("-n", type=positive("-n"), default=None, help="use the first N molecules")
     p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
+    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
+                   help="processes for the per-molecule work (default: all cores)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
