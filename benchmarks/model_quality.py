@@ -80,7 +80,7 @@ def main():
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
                     keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank,
                     prior=args.prior, greedy=greedy)
-    prior_used = "learned" if args.prior != "standard" and vae.prior is not None else "standard"
+    prior_used = "learned" if vae.uses_learned_prior(args.prior) else "standard"
     decoding = args.decoding if greedy is not None else ("greedy" if prior_used == "learned" else "sampled")
     sample_s = time.time() - t
     log(f"sampled {args.n} in {sample_s:.0f}s")

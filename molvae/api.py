@@ -23,12 +23,14 @@ BUNDLED = Path(__file__).parent / "models" / "default"
 @dataclass
 class Inputs:
     """Per input: token ids (None when it cannot be encoded), the reason ("" when it can), the canonical SMILES
-    that was encoded (None when nothing was), and whether its stereochemistry was removed first."""
+    that was encoded (None when nothing was), whether its stereochemistry was removed first, and the input's
+    own canonical SMILES (None when it is not a molecule)."""
 
     ids: list
     reasons: list
     encoded: list
     stereo_removed: list
+    canonical: list
 
 
 class MolVAE:
@@ -109,10 +111,11 @@ class MolVAE:
         canonical SMILES it encodes, and whether stereochemistry was removed to encode it. A model whose
         vocabulary has no stereo tokens encodes a stereo molecule without its stereochemistry (and says so)
         rather than refusing it; a charge or element it lacks is still refused with the token's name."""
-        out = Inputs([], [], [], [])
+        out = Inputs([], [], [], [], [])
         strip = not self.vocab.has_stereo
         for s in chem.as_smiles(smiles):
             canon = chem.canonical(s)
+            out.canonical.append(canon)
             removed = bool(strip and canon and chem.has_stereo(canon))
             if removed:
                 canon = chem.without_stereo(canon)
@@ -223,7 +226,7 @@ class MolVAE:
             raise ValueError("temperature and latent_scale must be positive")
         draw = self.prior_sampler(prior, latent_scale)
         if greedy is None:
-            greedy = prior != "standard" and self.prior is not None
+            greedy = self.uses_learned_prior(prior)
         import secrets
 
         from tqdm import tqdm
@@ -264,13 +267,18 @@ class MolVAE:
             self._prior = prior.load(self.path, self.latent_dim) if self.path else None
         return self._prior
 
-    def prior_sampler(self, prior: str = "auto", latent_scale: float = 1.0):
-        """A function (k, generator) -> k latents on the model's device, from the prior asked for."""
+    def uses_learned_prior(self, prior: str = "auto") -> bool:
+        """Whether draws for ``prior`` (auto, learned, standard) come from the learned prior; one-line errors
+        for an unknown name or a learned prior the model does not have."""
         if prior not in ("auto", "learned", "standard"):
             raise ValueError(f"unknown prior '{prior}' (auto, learned, standard)")
-        learned = self.prior if prior != "standard" else None
-        if prior == "learned" and learned is None:
+        if prior == "learned" and self.prior is None:
             raise ValueError(f"this model has no learned prior (fit one: molvae fit-prior --model {self.path})")
+        return prior != "standard" and self.prior is not None
+
+    def prior_sampler(self, prior: str = "auto", latent_scale: float = 1.0):
+        """A function (k, generator) -> k latents on the model's device, from the prior asked for."""
+        learned = self.prior if self.uses_learned_prior(prior) else None
         if learned is None:
             return lambda k, gen: torch.randn(k, self.latent_dim, generator=gen, device=self.device) * latent_scale
         return lambda k, gen: learned.sample(k, gen if gen is None or gen.device.type == "cpu" else None,
@@ -305,7 +313,6 @@ class MolVAE:
         """Greedy decode of mu for each input: columns canonical_smiles, reconstruction, recon_exact (against
         the molecule as encoded: without its stereochemistry where stereo_removed), stereo_removed, error."""
         items = chem.as_smiles(smiles)
-        canon = [chem.canonical(s) for s in items]
         inputs = self.inputs(items)
         seqs, reasons = inputs.ids, inputs.reasons
         mu, _ = self._encode_ids(seqs)
@@ -316,7 +323,7 @@ class MolVAE:
             for i, d in zip(np.flatnonzero(ok), dec):
                 rec[i] = d
         return pd.DataFrame({
-            "canonical_smiles": [c or "" for c in canon],
+            "canonical_smiles": [c or "" for c in inputs.canonical],
             "reconstruction": [r or "" for r in rec],
             "recon_exact": [bool(r is not None and e is not None and r == e) for r, e in zip(rec, inputs.encoded)],
             "stereo_removed": inputs.stereo_removed,

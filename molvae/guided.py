@@ -107,7 +107,7 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
     max_draws = max_draws or max(200 * n, 10_000)
     propose = _proposer(vae, conds, prior, oversample)
     if greedy is None:  # as MolVAE.sample: greedy from a learned prior
-        greedy = prior != "standard" and vae.prior is not None
+        greedy = vae.uses_learned_prior(prior)
     gen = vae._generator(seed if seed is not None else secrets.randbits(63))
     rows, drawn, discarded = [], 0, Counter()
     names = list(dict.fromkeys(c.name for c in conds))
