@@ -43,7 +43,8 @@ def main():
     for spec in args.settings:
         t, s, relaxed, rerank = spec.split(",")
         t, s, relaxed, rerank = float(t), float(s), relaxed == "1", int(rerank)
-        df = vae.sample(args.n, temperature=t, latent_scale=s, seed=0, relaxed=relaxed, rerank=rerank)
+        df = vae.sample(args.n, temperature=t, latent_scale=s, seed=0, relaxed=relaxed, rerank=rerank,
+                        prior="standard", greedy=False)  # the sweep is of N(0, I) draws and sampled tokens
         gen = df["smiles"].tolist()
         heavy, arom = metrics.heavy_atoms_and_aromatic_share(gen)  # share with an aromatic ring
         res["rows"].append({
