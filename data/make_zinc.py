@@ -29,7 +29,11 @@ def scaffold_bucket(mol) -> int:
         scaf = Chem.MolToSmiles(MurckoScaffold.GetScaffoldForMol(mol))
     except (ValueError, RuntimeError):
         scaf = ""
-    return int(hashlib.sha256(scaf.encode()).hexdigest(), 16) % 100
+    return bucket(scaf)
+
+
+def bucket(scaffold: str) -> int:
+    return int(hashlib.sha256(scaffold.encode()).hexdigest(), 16) % 100
 
 
 def main(wheel: str) -> None:

@@ -64,6 +64,7 @@ class TrainConfig:
     property_weight: float = 1.0   # weight of the head's loss (MSE in standard units) beside the ELBO
     init_from: str = ""            # start from this model's weights (e.g. to add a property head)
     freeze_vae: bool = False       # with init_from: train only the property head, the VAE left as it is
+    extend_vocab: bool = False     # with init_from: add the tokens the data needs to the model's vocabulary
 
     def validate(self) -> None:
         if not self.data:
@@ -104,6 +105,9 @@ class TrainConfig:
             raise TrainError("property-weight must not be negative")
         if self.freeze_vae and not (self.init_from and self.properties):
             raise TrainError("freeze-vae trains only a property head: it needs --init-from and --properties")
+        if self.extend_vocab and (not self.init_from or self.freeze_vae):
+            raise TrainError("extend-vocab grows the vocabulary of --init-from's model: it needs --init-from and"
+                             " trains the whole model (not with --freeze-vae)")
 
     @classmethod
     def from_toml(cls, path) -> dict:

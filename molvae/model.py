@@ -191,6 +191,29 @@ class VAE(nn.Module):
         return ids, loglik
 
 
+def grow_vocab(model: VAE, size: int, max_len: int, parents: dict[int, int]) -> VAE:
+    """The model with a vocabulary of `size` tokens and a length limit `max_len`: every existing token keeps its
+    embedding and output row, a new token i starts from its parent's (parents[i], e.g. [C@@H1] from [CH1]: the
+    decoder first spreads the parent's probability over it and learns the difference) or, without a parent, from
+    the mean embedding and a constant logit, the lowest of the old tokens' output biases."""
+    old = model.cfg.vocab_size
+    if size < old:
+        raise ValueError(f"a vocabulary cannot shrink ({old} -> {size} tokens)")
+    grown = VAE(ModelConfig(**{**model.cfg.to_json(), "vocab_size": size, "max_len": max_len,
+                               "properties": model.cfg.properties}))
+    state = model.state_dict()
+    emb, w, b = state["embed.weight"], state["out.weight"], state["out.bias"]
+    new_emb = torch.cat([emb, emb[EOS + 1:].mean(0, keepdim=True).expand(size - old, -1)])
+    new_w = torch.cat([w, torch.zeros(size - old, w.shape[1])])
+    new_b = torch.cat([b, torch.full((size - old,), float(b[EOS + 1:].min()))])
+    for i, parent in parents.items():
+        if old <= i < size and 0 <= parent < old:
+            new_emb[i], new_w[i], new_b[i] = emb[parent], w[parent], b[parent]
+    state.update({"embed.weight": new_emb, "out.weight": new_w, "out.bias": new_b})
+    grown.load_state_dict(state)
+    return grown
+
+
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) for each latent dimension, (B, D) nats."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)

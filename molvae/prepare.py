@@ -56,13 +56,14 @@ def property_sources(columns, names) -> tuple[list[str], list[str]]:
 
 
 def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | None = None, max_len: int = 0,
-            workers: int = 1, log=print, properties=()) -> tuple[Vocab, data.TokenizedSet]:
+            workers: int = 1, log=print, properties=(), extend: bool = False) -> tuple[Vocab, data.TokenizedSet]:
     """Read, canonicalize and encode a training file once, into out/prepared/ (memory-mapped afterwards).
 
     Reused while the data file (by sha256), the vocabulary and the settings are unchanged, so resuming or
     re-running does not re-tokenize. Rows that cannot be used are counted by reason. `properties` names the
     labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
-    values) or a property molvae computes (see molvae.properties).
+    values) or a property molvae computes (see molvae.properties). With a `vocab` (a model's), the data may
+    only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended).
     """
     out = Path(out)
     sha = file_sha256(data_path)
@@ -72,13 +73,14 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
             ts, meta = data.TokenizedSet.load(prepared)
         except (OSError, ValueError, KeyError):
             ts, meta = None, {}
-        same_vocab = vocab is None or meta.get("vocab") == list(vocab.tokens)
-        same_settings = meta.get("settings") == _settings(smiles_column, max_len, properties)
-        width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len)
+        saved = list(meta.get("vocab", []))
+        same_vocab = vocab is None or saved == list(vocab.tokens) or (extend and saved[:len(vocab)] == list(vocab.tokens))
+        same_settings = meta.get("settings") == _settings(smiles_column, max_len, properties, extend)
+        width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len
+                                       or (extend and ts.ids.shape[1] > vocab.max_len))
         if meta.get("source_sha256") == sha and same_vocab and same_settings and width_ok:
             log(f"prepared data from {prepared}")
-            vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
-            return vocab, ts
+            return Vocab(tuple(saved), ts.ids.shape[1]), ts
     table, col = data.read_table(data_path, smiles_column)
     smiles = ["" if v is None else str(v) for v in table[col].tolist()]
     cols, computed = property_sources(table.columns, properties)
@@ -110,11 +112,13 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
                 props[:, j] = [r[3][k] for r in encoded]
         props[~np.isfinite(props)] = np.nan
     del table
+    good = [s for s in selfies if s]
+    if not good:
+        raise TrainError(f"no usable molecules in {data_path}")
     if vocab is None:
-        good = [s for s in selfies if s]
-        if not good:
-            raise TrainError(f"no usable molecules in {data_path}")
         vocab = Vocab.build(good, max_len or None)
+    else:
+        vocab = _fit_vocab(vocab, good, max_len, extend, data_path, log)
     ts = data.tokenize(canon, vocab, selfies, props)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {data_path}")
@@ -124,13 +128,33 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
         if (seen < 2).any():
             raise TrainError("property " + ", ".join(n for n, c in zip(properties, seen) if c < 2)
                              + " has fewer than 2 values in the usable rows")
-    ts.save(prepared, vocab.tokens, sha, _settings(smiles_column, max_len, properties))
+    ts.save(prepared, vocab.tokens, sha, _settings(smiles_column, max_len, properties, extend))
     ts, _ = data.TokenizedSet.load(prepared)
     return vocab, ts
 
 
-def _settings(smiles_column, max_len, properties) -> dict:
+def _fit_vocab(vocab: Vocab, good: list[str], max_len: int, extend: bool, data_path, log) -> Vocab:
+    """A model's vocabulary for this data: refused in one line when the data needs a token it lacks, unless
+    `extend`, which appends the missing tokens (and lengthens the limit to the longest molecule)."""
+    missing = vocab.missing(good)
+    if missing and not extend:
+        token, n = next(iter(missing.items()))
+        more = f" ({len(missing) - 1} more missing token(s))" if len(missing) > 1 else ""
+        raise TrainError(f"the model's vocabulary lacks the token {token}, which {n} molecule(s) of {data_path}"
+                         f" need{more}; --extend-vocab adds the missing tokens")
+    if not extend:
+        return vocab
+    grown = vocab.extended(good, max_len)
+    if len(grown) > len(vocab) or grown.max_len != vocab.max_len:
+        log(f"vocabulary extended from {len(vocab)} to {len(grown)} tokens (" + " ".join(grown.tokens[len(vocab):])
+            + f"), length limit {vocab.max_len - 1} -> {grown.max_len - 1} tokens")
+    return grown
+
+
+def _settings(smiles_column, max_len, properties, extend=False) -> dict:
     d = {"smiles_column": smiles_column, "max_len": max_len or 0}
     if properties:
         d["properties"] = list(properties)
+    if extend:
+        d["extend_vocab"] = True
     return d

@@ -5,6 +5,7 @@ version changes: its alphabet never comes from the library at load time.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -100,6 +101,22 @@ class Vocab:
         tokens = SPECIALS + tuple(sorted(counts))
         return cls(tokens, max_len or longest + 1)
 
+    def missing(self, selfies_strings: Iterable[str]) -> Counter:
+        """The tokens these SELFIES strings use that the vocabulary lacks, with how many strings use each, in
+        the order they first appear."""
+        counts = Counter()
+        for s in selfies_strings:
+            counts.update(dict.fromkeys((t for t in split(s) if t not in self.index), 1))
+        return counts
+
+    def extended(self, selfies_strings: Iterable[str], max_len: int = 0) -> "Vocab":
+        """This vocabulary with the tokens the strings need appended (every existing token keeps its id), and a
+        length limit of max_len, or at least the longest string + <eos>."""
+        strings = list(selfies_strings)
+        longest = max((len(split(s)) for s in strings), default=0)
+        new = tuple(sorted(self.missing(strings)))
+        return Vocab(self.tokens + new, max_len or max(self.max_len, longest + 1))
+
     def to_json(self) -> dict:
         return {"tokens": list(self.tokens), "max_len": self.max_len}
 
@@ -133,6 +150,15 @@ class Vocab:
             if i > self.eos:
                 out.append(self.tokens[i])
         return "".join(out)
+
+
+_MARKS = re.compile(r"[@/\\]|[+-]\d+(?=\])")
+
+
+def parent_token(token: str) -> str:
+    """The token without stereo marks and charge: [C@@H1] -> [CH1], [/C] -> [C], [NH1+1] -> [NH1], [O-1] -> [O].
+    A new token's weights start from its parent's when a vocabulary grows."""
+    return _MARKS.sub("", token)
 
 
 def pad_batch(seqs: list[list[int]], pad: int = PAD_ID) -> tuple[np.ndarray, np.ndarray]:

@@ -23,9 +23,9 @@ import torch
 from . import __version__, checkpoint, data
 from .config import TrainConfig, TrainError, beta_at, parse_properties  # noqa: F401  (re-exported)
 from .distributed import Dist
-from .model import VAE, ModelConfig, active_units, kl_loss, kl_per_dim, property_loss
+from .model import VAE, ModelConfig, active_units, grow_vocab, kl_loss, kl_per_dim, property_loss
 from .prepare import prepare
-from .tokens import Vocab
+from .tokens import Vocab, parent_token
 
 
 
@@ -145,6 +145,7 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         model, vocab = self._load_start()
+        self.start_vocab = vocab
         self._load_data(vocab, workers)
         self.model = self._build_model(model)
         self.model.to(dist.device).train()
@@ -186,11 +187,11 @@ class Trainer:
         cfg, dist, log = self.cfg, self.dist, self.log
         if dist.main:
             vocab, ts = prepare(cfg.data, self.out, cfg.smiles_column, vocab, cfg.max_len, workers, log,
-                                cfg.properties)
+                                cfg.properties, extend=cfg.extend_vocab)
         dist.barrier()
         if not dist.main:
             ts, meta = data.TokenizedSet.load(self.out / "prepared")
-            vocab = vocab or Vocab(tuple(meta["vocab"]), ts.ids.shape[1])
+            vocab = Vocab(tuple(meta["vocab"]), ts.ids.shape[1])  # the vocabulary the main process prepared with
         skipped = sum(ts.skipped.values())
         if skipped:
             log(f"skipped {skipped} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(ts.skipped.items())))
@@ -213,7 +214,9 @@ class Trainer:
                                     dec_hidden=cfg.dec_hidden, dec_layers=cfg.dec_layers, dropout=cfg.dropout,
                                     properties=tuple(cfg.properties)))
             _set_label_scale(model, ts, self.trn_rows)
-        elif not self.resume and tuple(cfg.properties) != model.cfg.properties:  # init_from: a new (or no) head
+        else:
+            model = self._grown(model)
+        if not self.resume and tuple(cfg.properties) != model.cfg.properties:  # init_from: a new (or no) head
             torch.manual_seed(cfg.seed)
             base = model
             model = VAE(ModelConfig(**{**base.cfg.to_json(), "properties": tuple(cfg.properties)}))
@@ -229,6 +232,20 @@ class Trainer:
                 p.requires_grad_(name.startswith("prop_head."))
             self.log("the VAE's weights are frozen: training the property head only")
         return model
+
+    def _grown(self, model: VAE) -> VAE:
+        """The start model with the vocabulary the data was prepared with (--extend-vocab); as it is when that
+        vocabulary is the model's own."""
+        start, vocab = self.start_vocab, self.vocab
+        if vocab == start:
+            return model
+        if vocab.tokens[:len(start)] != start.tokens:
+            raise TrainError("the prepared data's vocabulary does not extend the model's: delete OUT/prepared")
+        parents = {i: start.index[parent_token(t)] for i, t in enumerate(vocab.tokens) if i >= len(start)
+                   and parent_token(t) in start.index}
+        self.log(f"the model's vocabulary grows from {len(start)} to {len(vocab)} tokens ({len(parents)} start from"
+                 f" their parent token's weights)")
+        return grow_vocab(model, len(vocab), vocab.max_len, parents)
 
     def _restore(self) -> dict:
         """The loop's position (epoch, batch, step, ...): fresh, or the checkpoint's when resuming."""

@@ -133,3 +133,50 @@ def test_bad_training_settings_from_toml(tmp_path, tiny_csv):
 def test_api_accepts_a_single_smiles(tiny_model):
     vae = MolVAE.load(tiny_model)
     assert vae.encode("CCO").shape == (1, 8) and len(vae.reconstruct("CCO")) == 1
+
+
+STEREO_CHARGED = ["C[C@H](N)C(=O)O", "C[C@@H](O)c1ccccc1", "C/C=C/c1ccccc1", "C[NH+](C)Cc1ccccc1",
+                  "O=C([O-])c1ccc(Cl)cc1", "C[C@H]1CC[C@@H](C(=O)O)CC1", "Cc1ccc(/N=N/c2ccccc2)cc1",
+                  "C[N+](C)(C)CCO"] * 8
+
+
+def test_grown_vocabulary_keeps_what_the_model_knew(tiny_model):
+    """Growing a vocabulary leaves every old token's logits as they were; a new token starts as its parent."""
+    from molvae.model import grow_vocab
+
+    vae = MolVAE.load(tiny_model)
+    old = vae.model.cfg.vocab_size
+    parent = vae.vocab.index["[C]"]
+    grown = grow_vocab(vae.model, old + 2, vae.vocab.max_len + 10, {old: parent})
+    assert grown.cfg.vocab_size == old + 2 and grown.cfg.max_len == vae.vocab.max_len + 10
+    ids, lengths = torch.tensor([[parent, parent, 2]]), torch.tensor([3])
+    z = torch.zeros(1, vae.model.cfg.latent_dim)
+    with torch.no_grad():
+        a, b = vae.model.decode_logits(z, ids), grown.decode_logits(z, ids)
+    assert torch.allclose(a, b[..., :old], atol=1e-6)
+    assert torch.allclose(b[..., old], b[..., parent])
+    assert torch.allclose(b[..., old + 1], vae.model.out.bias[3:].min().expand(3)[None])
+    with pytest.raises(ValueError, match="cannot shrink"):
+        grow_vocab(vae.model, old - 1, vae.vocab.max_len, {})
+
+
+def test_extend_vocab_teaches_a_model_stereo_and_charges(tmp_path, tiny_model):
+    data = tmp_path / "stereo.csv"
+    data.write_text("SMILES\n" + "\n".join(STEREO_CHARGED) + "\n")
+    kw = dict(data=str(data), epochs=1, batch_size=16, init_from=str(tiny_model), val_fraction=0.1, recon_eval=0)
+    with pytest.raises(TrainError, match=r"lacks the token \[C@@?H1\], which 16 molecule\(s\).*--extend-vocab"):
+        train(TrainConfig(out=str(tmp_path / "a"), **kw), log=lambda m: None)
+    logs = []
+    train(TrainConfig(out=str(tmp_path / "b"), extend_vocab=True, **kw), log=logs.append)
+    assert any("grows from" in l for l in logs)
+    base, grown = MolVAE.load(tiny_model), MolVAE.load(tmp_path / "b")
+    assert grown.vocab.tokens[:len(base.vocab)] == base.vocab.tokens and grown.vocab.has_stereo
+    assert {"[C@@H1]", "[C@H1]", "[/C]", "[NH1+1]", "[O-1]", "[N+1]"} <= set(grown.vocab.tokens)
+    inputs = grown.inputs(["C[C@@H](O)c1ccccc1", "C[NH+](C)Cc1ccccc1"])
+    assert not any(inputs.reasons) and not any(inputs.stereo_removed)
+    # resuming uses the checkpoint's grown vocabulary as it is
+    train(TrainConfig(out=str(tmp_path / "b"), extend_vocab=True, **{**kw, "epochs": 2}), resume=True,
+          log=lambda m: None)
+    assert MolVAE.load(tmp_path / "b").vocab == grown.vocab
+    with pytest.raises(TrainError, match="needs --init-from"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "c"), extend_vocab=True), log=lambda m: None)

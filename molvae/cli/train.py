@@ -30,7 +30,8 @@ TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type); a second spelling is an
     ("--properties",): ("properties", str), ("--property-weight",): ("property_weight", float),
     ("--init-from",): ("init_from", str),
 }
-SWITCHES = {"no_bidirectional": ("bidirectional", False), "no_amp": ("amp", False), "freeze_vae": ("freeze_vae", True)}
+SWITCHES = {"no_bidirectional": ("bidirectional", False), "no_amp": ("amp", False), "freeze_vae": ("freeze_vae", True),
+            "extend_vocab": ("extend_vocab", True)}
 
 
 def _relaunch_distributed(args) -> int:
@@ -122,6 +123,10 @@ def register(sub) -> None:
     p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
     p.add_argument("--freeze-vae", action="store_true",
                    help="with --init-from and --properties: train only the property head")
+    p.add_argument("--extend-vocab", action="store_true",
+                   help="with --init-from: add the tokens the data needs (stereo, charges, elements) to the model's"
+                        " vocabulary, each new token starting from its parent's weights ([C@@H1] from [CH1]),"
+                        " and lengthen the limit to the longest molecule")
     p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
                    help="processes for encoding the data (first run only)")
     p.set_defaults(func=cmd_train)
