@@ -211,6 +211,25 @@ def test_molecules_below_the_floor_count_as_progress_up_to_a_limit(vae):
     assert s["calls"] < 20 and s["stopped"] == "below_limit" and 150 <= s["below_floor"] < 160
 
 
+@pytest.mark.slow
+def test_bo_refits_its_surrogate_only_after_the_oracle_answers(vae, monkeypatch):
+    """Below the floor a batch costs no call: the GP's hyperparameters are not refitted for it (the fits were
+    three quarters of a constrained run's time), so there are at most as many fits as calls."""
+    from molvae.optimize import bo as bo_mod
+
+    real, fits = bo_mod._botorch, []
+
+    def counting():
+        fit, *rest = real()
+        return (lambda *a, **k: fits.append(1) or fit(*a, **k)), *rest
+
+    monkeypatch.setattr(bo_mod, "_botorch", counting)
+    r = optimize(vae, "logp", 15, method="bo", start=START, similarity_min=0.6, batch_size=5, seed=1,
+                 below_limit=150)
+    s = r.summary
+    assert s["below_floor"] > 20 and 1 <= len(fits) <= s["calls"]
+
+
 def test_bad_requests_raise_one_line_errors(vae):
     for kwargs, msg in [(dict(budget=0), "budget must be a positive"),
                         (dict(method="annealing"), "unknown method"),
