@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from molvae import chem
+import torch
+
+from molvae import MolVAE, chem
 from molvae.cli import main
 from molvae.objectives import get_objective
 from molvae.optimize import OptimizeError, Oracle, optimize, top_auc
@@ -350,3 +352,65 @@ def test_an_interrupted_run_keeps_its_calls_marked_incomplete(vae, monkeypatch):
     r = optimize(vae, "qed", 100, method="random", seed=0, batch_size=10)
     assert r.summary["stopped"] == "interrupted" and r.summary["incomplete"] is True
     assert 0 < len(r.log) < 100 and list(r.log["call"]) == list(range(1, len(r.log) + 1))
+
+
+def test_retraining_weights_follow_rank():
+    from molvae.optimize.retrain import Retrainer
+
+    w = Retrainer(10, k=1e-3).weights(np.array([0.1, 0.9, 0.5, 0.3]))
+    assert w.sum() == pytest.approx(1.0) and list(np.argsort(-w)) == [1, 2, 3, 0]
+    assert w[1] / w[2] == pytest.approx((1e-3 * 4 + 1) / (1e-3 * 4))  # 1 / (kN + rank)
+
+
+def test_retraining_moves_the_decoder_towards_the_best_molecules(tiny_model, train_smiles):
+    """After a round, the model's reconstruction loss of the best-ranked molecules falls more than that of the
+    worst; the archive's latents are mu under the new weights; the caller's model is untouched."""
+    from molvae.optimize.oracle import Archive, Search
+    from molvae.optimize.retrain import Retrainer
+
+    vae = MolVAE.load(tiny_model)
+    smiles = train_smiles[:40]
+    y = np.linspace(1.0, 0.0, 40)  # the first molecules are the best
+    seqs, _ = vae.tokenize(smiles)
+
+    def nll(v, idx):
+        out = []
+        for _, x, lengths in v.batches([seqs[i] for i in idx]):
+            out.append(v.elbo_terms(x, lengths)["nll"])
+        return float(np.concatenate(out).mean())
+
+    import copy
+
+    run_vae = copy.deepcopy(vae)
+    archive = Archive(vae.latent_dim)
+    archive.add(np.zeros((40, vae.latent_dim)), y, smiles)
+    oracle = Oracle(get_objective("qed"), budget=100)
+    oracle(smiles)  # 40 calls made
+    assert oracle.calls == 40
+    search = Search(run_vae, oracle, archive, np.random.default_rng(0), 10)
+    top, bottom = list(range(5)), list(range(35, 40))
+    before = nll(run_vae, top), nll(run_vae, bottom)
+    search.retrainer = Retrainer(20, steps=40, batch_size=16, lr=3e-3)
+    assert search.learn() and search.retrainer.rounds == 1 and search.retrainer.due_at == 60
+    after = nll(run_vae, top), nll(run_vae, bottom)
+    assert before[0] - after[0] > 2 * (before[1] - after[1]) and after[0] < before[0]
+    assert np.allclose(archive.z, run_vae.encode(smiles), atol=1e-5)
+    assert not search.learn()  # not due again before 60 calls
+    assert nll(vae, top) == pytest.approx(before[0])  # a copy was tuned, not the caller's model
+
+
+def test_retraining_runs_inside_a_search_and_bad_options_are_refused(tiny_model):
+    vae = MolVAE.load(tiny_model)
+    weights = {k: v.clone() for k, v in vae.model.state_dict().items()}
+    r = optimize(vae, "qed", 40, method="gradient", batch_size=10, seed=0, retrain_every=15,
+                 retrain_options={"steps": 3, "batch_size": 8})
+    assert r.summary["retrain_rounds"] >= 1 and r.summary["retrain_every"] == 15 and len(r.log) == 40
+    assert all(torch.equal(weights[k], v) for k, v in vae.model.state_dict().items())
+    for kwargs, msg in [(dict(retrain_every=-1), "retrain every must be in"),
+                        (dict(retrain_every=10, retrain_options={"stpes": 3}), "retraining has no option 'stpes'"),
+                        (dict(retrain_every=10, retrain_options={"lr": 5.0}), "retrain lr must be in"),
+                        (dict(retrain_every=10, method="random"), "needs a method that searches")]:
+        with pytest.raises(OptimizeError, match=msg):
+            optimize(vae, "qed", **{"budget": 10, **kwargs})
+    with pytest.raises(OptimizeError, match="int8"):
+        optimize(MolVAE.load(tiny_model, int8=True), "qed", 10, retrain_every=5)

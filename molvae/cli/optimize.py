@@ -48,11 +48,11 @@ def cmd_optimize(args) -> int:
     from ..optimize import check_request, optimize
 
     check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size,
-                  args.allow_python)
+                  args.allow_python, retrain_every=args.retrain_every)
     _check_outputs(args)
     res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
                    similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
-                   progress=not args.quiet, allow_python=args.allow_python)
+                   progress=not args.quiet, allow_python=args.allow_python, retrain_every=args.retrain_every)
     write_table(res.log, args.output)  # an interrupted run's log too, marked incomplete in the summary
     if args.summary:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
@@ -77,6 +77,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
                    help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
+    p.add_argument("--retrain-every", type=positive("--retrain-every"), default=0, metavar="N",
+                   help="fine-tune (a copy of) the model on the molecules scored so far, weighted by rank, every N"
+                        " calls, and carry on in its new latent space (weighted retraining; bo and gradient)")
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")

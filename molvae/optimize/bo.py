@@ -142,6 +142,8 @@ def bo(search: Search, n_init: int | None = None, bound: float = 4.0, n_fit: int
             if not len(archive.y):  # nothing answered yet (every decode invalid): more prior draws
                 stall += 0 if search.score_latents(search.draw(q)) else 1
                 continue
+            if search.learn():  # the model was fine-tuned and the archive re-encoded: refit from scratch
+                hyper, fitted_at = None, -1
             usable = np.array([s not in spent for s in archive.smiles])
             if not usable.any():
                 spent.clear()

@@ -169,6 +169,7 @@ def gradient(search: Search, n_init: int | None = None, steps: int = 8, step_siz
         if not len(archive.y):  # nothing answered yet (every decode invalid): more prior draws
             stall += 0 if search.score_latents(search.draw(q)) else 1
             continue
+        search.learn()  # a fine-tuning round re-encodes the archive; the surrogate refits on it below
         surrogate.fit(archive.z, archive.y)
         zp = _ascend(search, surrogate, _best_distinct(search, n_starts), steps, grow * step_size, grow * noise)
         with torch.no_grad():

@@ -235,6 +235,11 @@ class Search:
     z0: np.ndarray | None = None
     seed: int = 0
     notes: dict | None = None  # what a method wants the summary to say (e.g. failed surrogate fits)
+    retrainer: object = None   # a retrain.Retrainer when the model learns from the oracle during the run
+
+    def learn(self) -> bool:
+        """Between batches: fine-tune the model on what the oracle has said, when a round is due."""
+        return self.retrainer is not None and self.retrainer.maybe(self)
 
     @property
     def dim(self) -> int:

@@ -11,6 +11,8 @@ from .. import chem
 from .bo import bo
 from .gradient import gradient
 from .oracle import Archive, OptimizeError, OptimizeResult, Oracle, Search, top_auc
+from .retrain import OPTIONS as RETRAIN_OPTIONS
+from .retrain import Retrainer, check_quantized
 
 
 def prior_sampling(search: Search, max_stall: int = 20) -> str:
@@ -39,13 +41,27 @@ def default_batch_size(method: str, budget: int) -> int:
     return 500 if method == "random" else int(np.clip(budget // 40, 10, 100))
 
 
+def retrainer(method: str, every: int, options: dict | None) -> Retrainer | None:
+    """The fine-tuning schedule asked for (None for none), its settings checked."""
+    if not every and not options:
+        return None
+    if method == "random":
+        raise OptimizeError("retraining needs a method that searches (bo or gradient), not random")
+    bad = [k for k in options or {} if k not in RETRAIN_OPTIONS]
+    if bad:
+        raise OptimizeError(f"retraining has no option {bad[0]!r} (options: {', '.join(RETRAIN_OPTIONS)})")
+    return Retrainer(every, **(options or {}))
+
+
 def check_request(objective, budget, method: str = "bo", start=None, similarity_min=None, batch_size=None,
-                  allow_python: bool = False, options: dict | None = None):
+                  allow_python: bool = False, options: dict | None = None, retrain_every: int = 0,
+                  retrain_options: dict | None = None):
     """Validate everything that does not need the model; returns (objective, canonical start)."""
     from ..objectives import get_objective
 
     if method not in METHODS:
         raise OptimizeError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    retrainer(method, retrain_every, retrain_options)
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
         raise OptimizeError(f"budget must be a positive whole number, got {budget!r}")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
@@ -70,18 +86,27 @@ def check_request(objective, budget, method: str = "bo", start=None, similarity_
 def optimize(vae, objective, budget: int, method: str = "bo", start: str | None = None,
              similarity_min: float | None = None, seed: int = 0, batch_size: int | None = None,
              progress: bool = False, below_limit: int | None = None, allow_python: bool = False,
-             **options) -> OptimizeResult:
+             retrain_every: int = 0, retrain_options: dict | None = None, **options) -> OptimizeResult:
     """Optimize ``objective`` (a spec for :func:`molvae.objectives.get_objective`, or an objective) over the
     latent space of ``vae`` with at most ``budget`` distinct molecules scored. ``start`` (+ ``similarity_min``,
     default 0.4 when a start is given) turns on constrained mode; ``below_limit`` bounds the free molecules below
     the floor (20 x budget by default). ``allow_python`` lets the objective name Python code (module:function).
     ``options`` go to the method (see :func:`molvae.optimize.bo.bo`, :func:`molvae.optimize.gradient.gradient`);
-    an option the method does not take is refused."""
+    an option the method does not take is refused. ``retrain_every`` > 0 fine-tunes a copy of the model on the
+    molecules scored so far every that many calls (weighted retraining, :mod:`molvae.optimize.retrain`, with
+    ``retrain_options``); the caller's model is never changed."""
+    import copy
+
     import torch
 
     if start is not None and similarity_min is None:
         similarity_min = 0.4
-    obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options)
+    obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options,
+                               retrain_every, retrain_options)
+    learner = retrainer(method, retrain_every, retrain_options)
+    if learner is not None:
+        check_quantized(vae)
+        vae = copy.deepcopy(vae)  # the run fine-tunes its own copy
     z0, notes = None, {}
     if canon is not None:
         seqs, why = vae.tokenize([canon])
@@ -92,7 +117,7 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
         notes["start_latent_decodes_to_start"] = bool(decodes_back)
     q = batch_size or default_batch_size(method, budget)
     oracle = Oracle(obj, budget, canon, similarity_min, progress, below_limit)
-    search = Search(vae, oracle, Archive(vae.latent_dim), np.random.default_rng(seed), q, z0, seed, notes)
+    search = Search(vae, oracle, Archive(vae.latent_dim), np.random.default_rng(seed), q, z0, seed, notes, learner)
     t = time.time()
     try:
         if canon is not None:
@@ -106,6 +131,8 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
         oracle.close()
     if stopped == "interrupted":
         search.notes = {**(search.notes or {}), "incomplete": True}
+    if learner is not None:
+        search.notes = {**(search.notes or {}), "retrain_every": learner.every, "retrain_rounds": learner.rounds}
     return _result(oracle, method, seed, q, stopped, time.time() - t, search.notes)
 
 
