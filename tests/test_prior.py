@@ -1,5 +1,6 @@
 """The learned prior: fitted by EM, saved as safetensors + JSON beside the weights, used by sample by default,
 reported by score; a damaged one and a missing one asked for are refused in one line."""
+import json
 import shutil
 
 import numpy as np
@@ -59,3 +60,15 @@ def test_a_damaged_or_missing_prior_is_one_line(model_copy, tiny_csv, capsys):
     code = main(["sample", "-n", "3", "--model", str(model_copy)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "damaged prior" in err[0]
+
+
+def test_fit_prior_can_pick_a_random_subset(model_copy, tiny_csv, capsys):
+    assert main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--components", "2",
+                 "--max-molecules", "50", "--pick", "random", "--seed", "1"]) == 0
+    first = json.loads((model_copy / "prior.json").read_text())
+    assert first["molecules"] == 50
+    a = MolVAE.load(model_copy).prior
+    assert main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--components", "2",
+                 "--max-molecules", "50"]) == 0
+    b = MolVAE.load(model_copy).prior
+    assert not torch.allclose(a.means, b.means)  # another 50 molecules than the file's first 50

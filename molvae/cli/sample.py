@@ -101,6 +101,9 @@ def register(sub) -> None:
                    help="mixture components (default 400: benchmarks/results/prior_choice_default.md)")
     p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
                    help="molecules encoded for the fit (the first N of the file; default 100,000)")
+    p.add_argument("--pick", choices=["first", "random"], default="first",
+                   help="which N: the file's first rows (default) or a random N drawn with --seed (for a file"
+                        " whose rows are grouped by source)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_fit_prior)
 
@@ -111,8 +114,12 @@ def cmd_fit_prior(args) -> int:
 
     vae = load(args)
     smiles = read_smiles(args.data, args.smiles_column)
-    if args.max_molecules:
-        smiles = smiles[: args.max_molecules]
+    if args.pick == "random" and args.max_molecules < len(smiles):
+        import numpy as np
+
+        rows = np.sort(np.random.default_rng(args.seed).choice(len(smiles), args.max_molecules, replace=False))
+        smiles = [smiles[i] for i in rows]
+    smiles = smiles[: args.max_molecules]
     fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
     record["data"] = str(args.data)
     prior.save(vae.path, fitted, record)
