@@ -14,7 +14,7 @@ import torch
 
 from . import chem, checkpoint
 from .device import pick_device
-from .model import VAE
+from .model import VAE, is_quantized
 from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
@@ -292,7 +292,7 @@ class MolVAE:
         z0, canon = self.encode_one(smiles)
         if self.decode(z0[None])[0] == canon:
             return z0, True
-        if any("quantized" in type(m).__module__ for m in self.model.modules()):
+        if is_quantized(self.model):
             return z0, False  # an int8 decoder has no gradient
         seq = self.inputs([canon]).ids[0]
         x = torch.tensor([seq], device=self.device)

@@ -214,6 +214,11 @@ def grow_vocab(model: VAE, size: int, max_len: int, parents: dict[int, int]) -> 
     return grown
 
 
+def is_quantized(module: nn.Module) -> bool:
+    """Whether any part of the module was dynamically int8-quantized (no gradients flow through it)."""
+    return any("quantized" in type(m).__module__ for m in module.modules())
+
+
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) for each latent dimension, (B, D) nats."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)

@@ -35,7 +35,9 @@ def head_prior(vae, oracle):
     if not ({"logp", "sa", "plogp"} if name == "plogp_norm" else {name}) <= set(props):
         return None
     model = vae.model
-    if any("quantized" in type(m).__module__ for m in model.prop_head.modules()):
+    from ..model import is_quantized
+
+    if is_quantized(model.prop_head):
         return None
     for p in model.prop_head.parameters():  # the head is read, never trained, here
         p.requires_grad_(False)

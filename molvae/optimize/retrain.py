@@ -109,6 +109,8 @@ class Retrainer:
 
 def check_quantized(vae) -> None:
     """An int8 model cannot be fine-tuned."""
-    if any("quantized" in type(m).__module__ for m in vae.model.modules()):
+    from ..model import is_quantized
+
+    if is_quantized(vae.model):
         raise OptimizeError("retraining fine-tunes the model, which an int8-quantized model cannot do: load it"
                             " without --int8")
