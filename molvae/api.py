@@ -2,8 +2,7 @@
 reconstruct."""
 from __future__ import annotations
 
-from collections import Counter
-from contextlib import nullcontext
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -15,7 +14,7 @@ import torch
 from . import chem, checkpoint
 from .device import pick_device
 from .model import VAE, is_quantized
-from .tokens import Vocab, pad_batch, relaxed_constraints, selfies_to_smiles
+from .tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
 
 BUNDLED = Path(__file__).parent / "models" / "default"
 
@@ -188,10 +187,29 @@ class MolVAE:
         return [selfies_to_smiles(s) for s in selfies]
 
     # -- sampling --------------------------------------------------------------------------------------
+    def _decoded_rounds(self, first: int, more, max_draws: int, draw, gen, dec, greedy, temperature):
+        """(selfies, loglik, smiles) batches in draw order: a round of ``first`` draws, then, each time a round
+        has been taken in, a round of more() draws, until more() is 0 or max_draws are drawn. The GRU decodes
+        the next batch while ``dec`` turns earlier ones into SMILES; batch sizes depend only on what finished
+        rounds gave, so the molecules are the same however many processes turn SELFIES into SMILES."""
+        pending, scheduled, left = deque(), 0, first
+        while True:
+            while left > 0 and scheduled < max_draws and len(pending) < dec.depth:
+                k = min(self.batch_size, left, max_draws - scheduled)
+                selfies, ll = self.decode_selfies(draw(k, gen), greedy=greedy, temperature=temperature, generator=gen)
+                pending.append((selfies, ll, dec.submit(selfies)))
+                scheduled, left = scheduled + k, left - k
+            if not pending:
+                return
+            selfies, ll, smiles = pending.popleft()
+            yield selfies, ll, smiles.result()
+            if not pending and left == 0:
+                left = more()
+
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
                relaxed: bool = False, rerank: int = 1, progress: bool = False, prior: str = "auto",
-               filters=None) -> pd.DataFrame:
+               filters=None, workers: int = 1) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
@@ -205,7 +223,9 @@ class MolVAE:
         more realistic molecules). rerank K draws K times as many molecules and keeps the n with the highest
         decoder log-likelihood per token (in draw order): likelihood re-ranking. progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
-        molecules that fail it, counted among the discards.
+        molecules that fail it, counted among the discards. workers > 1 turns SELFIES into SMILES and checks
+        them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
+        batch); the molecules are the same as with workers=1.
         """
         if rerank < 1:
             raise ValueError("rerank must be at least 1")
@@ -213,7 +233,8 @@ class MolVAE:
             raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
         if rerank > 1:
             pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                               max_draws * rerank, relaxed, progress=progress, prior=prior, filters=filters)
+                               max_draws * rerank, relaxed, progress=progress, prior=prior, filters=filters,
+                               workers=workers)
             per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
             keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
             out = pool.iloc[keep].reset_index(drop=True)
@@ -235,24 +256,21 @@ class MolVAE:
         rows, drawn, discarded = [], 0, Counter()
         max_draws = max_draws or max(10 * n, 1000)
         bar = tqdm(total=n, desc="sample", unit="mol", disable=None if progress else True, mininterval=1)
-        while len(rows) < n and drawn < max_draws:
-            k = min(self.batch_size, n - len(rows) if not keep_invalid else n - drawn, max_draws - drawn)
-            z = draw(k, gen)
-            selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
-            drawn += k
-            with relaxed_constraints() if relaxed else nullcontext():
-                decoded = [selfies_to_smiles(s) if s else None for s in selfies]
-            for s, l, smi in zip(selfies, ll, decoded):
-                if smi is None:
-                    if not keep_invalid:
-                        discarded["empty" if not s else "rejected by RDKit"] += 1
+        more = (lambda: 0) if keep_invalid else (lambda: n - len(rows))
+        with SmilesDecoding(workers if n > self.batch_size else 1, relaxed) as dec:
+            for selfies, ll, decoded in self._decoded_rounds(n, more, max_draws, draw, gen, dec, greedy, temperature):
+                drawn += len(selfies)
+                for s, l, smi in zip(selfies, ll, decoded):
+                    if smi is None:
+                        if not keep_invalid:
+                            discarded["empty" if not s else "rejected by RDKit"] += 1
+                            continue
+                    elif filters is not None and not filters(chem.to_mol(smi)):
+                        discarded["failed the filters"] += 1
                         continue
-                elif filters is not None and not filters(chem.to_mol(smi)):
-                    discarded["failed the filters"] += 1
-                    continue
-                rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
-                             "loglik": round(float(l), 4)})
-            bar.update(min(len(rows), n) - bar.n)
+                    rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
+                                 "loglik": round(float(l), 4)})
+                bar.update(min(len(rows), n) - bar.n)
         bar.close()
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
         df.attrs.update(drawn=drawn, discarded=dict(discarded))  # with keep_invalid nothing is discarded

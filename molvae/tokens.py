@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -63,6 +64,60 @@ class relaxed_constraints:
 
     def __exit__(self, *exc):
         sf.set_semantic_constraints(self._saved)
+        return False
+
+
+def smiles_of(selfies: list, relaxed: bool = False) -> list:
+    """selfies_to_smiles of each string ('' gives None), under relaxed valence rules when asked."""
+    with relaxed_constraints() if relaxed else nullcontext():
+        return [selfies_to_smiles(s) if s else None for s in selfies]
+
+
+class _Ready:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class _Joined:
+    def __init__(self, futures):
+        self.futures = futures
+
+    def result(self):
+        return [smi for f in self.futures for smi in f.result()]
+
+
+class SmilesDecoding:
+    """SELFIES batches turned into canonical SMILES (smiles_of): in ``workers`` forked processes that work while
+    the caller goes on (decoding the next batch on the GRU), or in this process when workers <= 1. submit()
+    returns an object whose result() is the list; the results are the same either way. ``depth``: how many
+    batches a caller should keep in flight."""
+
+    def __init__(self, workers: int = 1, relaxed: bool = False):
+        self.relaxed, self.workers, self.pool = relaxed, max(1, workers), None
+        if self.workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        self.depth = 2 if self.pool else 1
+
+    def submit(self, selfies: list):
+        if self.pool is None:
+            return _Ready(smiles_of(selfies, self.relaxed))
+        size = -(-len(selfies) // self.workers) or 1
+        return _Joined([self.pool.submit(smiles_of, selfies[i : i + size], self.relaxed)
+                        for i in range(0, len(selfies), size)])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
         return False
 
 

@@ -1,6 +1,7 @@
 """`molvae sample` and `molvae fit-prior`."""
 from __future__ import annotations
 
+import os
 import time
 
 from .common import add_model, load, positive, positive_float, report
@@ -15,7 +16,8 @@ def _draw(args, vae, conditions, filters):
                             temperature=args.temperature, filters=filters, max_draws=args.max_draws)
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
                       seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
-                      progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws)
+                      progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws,
+                      workers=args.workers)
 
 
 def cmd_sample(args) -> int:
@@ -76,6 +78,9 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
     p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
+                   help="processes turning SELFIES into SMILES and checking them with RDKit while the GRU decodes"
+                        " (default: all cores; the molecules are the same for any number)")
     p.add_argument("--relaxed", action="store_true",
                    help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
