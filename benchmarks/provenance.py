@@ -9,8 +9,8 @@ records, so each figure in the README can be traced to the weights, code and mac
     cores           os.cpu_count() of the machine that ran it
     date            UTC time the record was made (ISO 8601)
 
-Results files committed before these fields existed carry at most `commit_added`: the commit that added the
-file to the repository (`git log --diff-filter=A`), which is not necessarily the commit whose code produced it.
+Results files committed before these fields existed get them from git (benchmarks/backfill_provenance.py:
+the commit that added the file, its date, the weights bundled at that commit; marked `provenance`).
 
     from provenance import record, markdown_line
     prov = record({"default": "default"})          # model name, model directory or MolVAE
@@ -85,6 +85,8 @@ def markdown_line(res: dict) -> str:
         weights = "not recorded"
     if res.get("commit"):
         c = res["commit"][:10] + (" (code differed from it)" if res.get("commit_dirty") else "")
+        if res.get("provenance"):
+            c += " (read from git: the commit that added the file)"
     elif res.get("commit_added"):
         c = f"not recorded; commit_added {res['commit_added'][:10]}"
     else:
