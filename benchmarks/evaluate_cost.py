@@ -33,13 +33,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def samples_only(n: int) -> None:
     vae = MolVAE.load()
+    prov = record({"default": vae})
     smiles = vae.sample(n, seed=0)["smiles"].tolist()
     workers = os.cpu_count() or 1
     t = time.time()
     res = metrics.evaluate(smiles, train=load_training_set(vae.path), workers=workers)
     seconds = time.time() - t
-    out = {"n": n, "workers": workers, "evaluate_seconds": round(seconds, 1), "fcd": round(res["fcd"], 4),
-           **record({"default": vae})}
+    out = {"n": n, "workers": workers, "evaluate_seconds": round(seconds, 1), "fcd": round(res["fcd"], 4), **prov}
     dest = RESULTS / "evaluate_cost"
     dest.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     dest.with_suffix(".md").write_text(f"# molvae evaluate of {n:,} samples\n\n{seconds:.0f} s with {workers}"
@@ -49,6 +49,7 @@ def samples_only(n: int) -> None:
 
 def with_train_file(n: int, train: Path) -> None:
     vae = MolVAE.load()
+    prov = record({"default": vae})  # before the runs: the code and weights they use
     tmp = Path(tempfile.mkdtemp())
     gen = tmp / "gen.csv"
     vae.sample(n, seed=0)[["smiles"]].to_csv(gen, index=False)
@@ -60,7 +61,7 @@ def with_train_file(n: int, train: Path) -> None:
         runs[name] = {"seconds": round(seconds, 1), "peak_rss_mib": round(peak)}
     rows = len(read_smiles(train))
     out = {"n": n, "train_file": train.name, "train_rows": rows, "workers": os.cpu_count() or 1, "runs": runs,
-           "novelty": json.loads((tmp / "cached.json").read_text())["novelty"], **record({"default": vae})}
+           "novelty": json.loads((tmp / "cached.json").read_text())["novelty"], **prov}
     dest = RESULTS / "evaluate_cost_train"
     dest.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     lines = [f"# molvae evaluate of {n:,} samples with --train {train.name}", "",

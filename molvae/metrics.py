@@ -216,8 +216,9 @@ def filter_function(name: str | None):
 
 
 # -- FCD --------------------------------------------------------------------------------------------------
-def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    """ChemNet's penultimate activations (512 per molecule) from the `fcd` package's model and featurizer.
+def chemnet_activations(smiles: Sequence[str], batch_size: int = 256, device: str = "cpu") -> np.ndarray:
+    """ChemNet's penultimate activations (512 per molecule) from the `fcd` package's model and featurizer, in
+    batches of ``batch_size`` on ``device``.
 
     The batching loop is ours: fcd 1.2.2's own `get_predictions` ends in `np.row_stack`, which NumPy 2.5
     removed."""
@@ -228,17 +229,17 @@ def chemnet_activations(smiles: Sequence[str], batch_size: int = 256) -> np.ndar
     smiles = list(smiles)
     if not smiles:
         return np.zeros((0, 512), dtype=np.float32)
-    model, data = load_ref_model().eval(), SmilesDataset(smiles)
+    model, data = load_ref_model().eval().to(device), SmilesDataset(smiles)
     out = []
     with torch.no_grad():
         for s in range(0, len(smiles), batch_size):
             batch = torch.stack([torch.as_tensor(data[i]) for i in range(s, min(s + batch_size, len(smiles)))])
-            out.append(model(batch.transpose(1, 2).float()).numpy().astype(np.float32))
+            out.append(model(batch.transpose(1, 2).float().to(device)).cpu().numpy().astype(np.float32))
     return np.concatenate(out)
 
 
-def fcd_stats(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    act = chemnet_activations(smiles).astype(np.float64)
+def fcd_stats(smiles: Sequence[str], batch_size: int = 256, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    act = chemnet_activations(smiles, batch_size, device).astype(np.float64)
     return act.mean(0), np.cov(act.T)
 
 
@@ -372,10 +373,12 @@ def _all_molecule_stats(gen: list, workers: int) -> tuple:
 
 def evaluate(generated: Sequence[str], reference="moses_test", scaffold_reference="moses_test_scaffolds",
              train=None, ks: Sequence[int] = (1000, 10000),
-             progress: Callable = lambda s: None, workers: int = 1) -> dict:
+             progress: Callable = lambda s: None, workers: int = 1, device: str = "cpu",
+             batch_size: int = 256) -> dict:
     """MOSES metrics of generated SMILES. reference/scaffold_reference: a shipped name, a list of SMILES, or
     None to skip; train: canonical training SMILES (a set) or their hashes, for novelty (None skips it);
-    workers: processes for the per-molecule work (filters, properties, fragments, scaffolds)."""
+    workers: processes for the per-molecule work (filters, properties, fragments, scaffolds); device and
+    batch_size: where and in what batches ChemNet runs for FCD."""
     res: dict = {"n": len(generated)}
     gen = canonical_valid(generated)
     res["valid"] = len(gen) / max(1, len(generated))
@@ -394,7 +397,7 @@ def evaluate(generated: Sequence[str], reference="moses_test", scaffold_referenc
     res["intdiv1"] = internal_diversity(fps, 1)
     res["intdiv2"] = internal_diversity(fps, 2)
     progress("FCD (ChemNet)")
-    mu, sigma = fcd_stats(gen)
+    mu, sigma = fcd_stats(gen, batch_size, device)
     for suffix, ref_spec in (("", reference), ("_sf", scaffold_reference)):
         if ref_spec is None:
             continue

@@ -1,3 +1,5 @@
+import json
+import os
 from collections import Counter
 
 import numpy as np
@@ -5,6 +7,7 @@ import pytest
 
 from molvae import chem, metrics
 from molvae.chem import smiles_hashes
+from tests.conftest import moses_head
 
 
 def test_validity_uniqueness_novelty():
@@ -103,6 +106,24 @@ def test_a_wheel_carries_the_models_and_the_reference_statistics(tmp_path):
         for f in ("model.json", "model.safetensors", "training_set.npy"):
             assert f"molvae/models/{model}/{f}" in names
     assert "molvae/reference/moses_mcf.csv" in names and "molvae/cli/__init__.py" in names
+    # installed from the wheel alone and run outside the repository, evaluate gives every metric
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
+                    str(next(tmp_path.glob("molvae-*.whl")))], check=True, capture_output=True)
+    gen = tmp_path / "gen.csv"
+    gen.write_text("SMILES\n" + "\n".join(moses_head(200)) + "\n")  # train molecules: not in the reference
+    env = {**os.environ, "PYTHONPATH": str(site), "MOLVAE_CACHE": str(tmp_path / "cache")}
+    where = subprocess.run([sys.executable, "-c", "import molvae; print(molvae.__file__)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site))
+    run = subprocess.run([sys.executable, "-m", "molvae", "evaluate", str(gen), "-o", str(tmp_path / "m.json"),
+                          "--workers", "1", "--device", "cpu", "--batch-size", "64", "--quiet"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    res = json.loads((tmp_path / "m.json").read_text())
+    for k in ("snn", "frag", "scaf", "fcd", "novelty", "snn_sf", "fcd_sf"):
+        assert isinstance(res[k], float), k
+    assert 0.5 < res["snn"] < 1 and res["fcd"] < 10
 
 
 def test_metrics_accept_rdkit_mol_objects():

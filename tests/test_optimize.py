@@ -232,6 +232,48 @@ def test_bo_refits_its_surrogate_only_after_the_oracle_answers(vae, monkeypatch)
     assert s["below_floor"] > 20 and 1 <= len(fits) <= s["calls"]
 
 
+def test_the_trust_region_grows_after_a_run_of_improvements_and_halves_after_a_run_of_failures():
+    from molvae.optimize.bo import TrustRegion
+
+    r = TrustRegion(0.4, 0.01, 1.0, success_tol=2, fail_tol=3, best=1.0)
+    r.update(np.array([0.5, 2.0]))
+    assert r.length == 0.4 and r.best == 2.0
+    r.update(np.array([3.0]))
+    assert r.length == 0.8  # two improvements in a row
+    r.update(np.array([5.0]))
+    r.update(np.array([6.0]))
+    assert r.length == 1.0  # capped at length_max
+    r.update(np.array([6.001]))  # within a thousandth of the best: not an improvement
+    r.update(np.array([]))
+    assert r.length == 1.0 and r.best == 6.0
+    r.update(np.array([1.0]))
+    assert r.length == 0.5  # three failures in a row
+    r.update(np.array([7.0]))
+    r.update(np.array([1.0]))
+    r.update(np.array([1.0]))
+    assert r.length == 0.5  # the improvement broke the run of failures
+    r.restart(0.8)
+    assert (r.length, r.streak, r.best) == (0.8, 0, -float("inf"))
+
+
+def test_a_surrogate_that_fails_to_fit_is_reported_in_the_summary_and_the_run_goes_on(vae, monkeypatch):
+    from molvae.optimize import bo as bo_mod
+
+    real = bo_mod._botorch
+
+    def failing():
+        _, *rest = real()
+
+        def fit(*a, **k):
+            raise RuntimeError("no convergence")
+
+        return fit, *rest
+
+    monkeypatch.setattr(bo_mod, "_botorch", failing)
+    s = optimize(vae, "qed", 30, method="bo", batch_size=5, seed=0).summary
+    assert s["calls"] == 30 and s["gp_fit_failures"] >= 1
+
+
 def test_bad_requests_raise_one_line_errors(vae):
     for kwargs, msg in [(dict(budget=0), "budget must be a positive"),
                         (dict(method="annealing"), "unknown method"),

@@ -79,6 +79,7 @@ def _training_set(args, log):
 
 def cmd_evaluate(args) -> int:
     from .. import metrics
+    from ..device import pick_device
     from ..data import read_smiles
     from ..files import write_json
 
@@ -100,7 +101,7 @@ def cmd_evaluate(args) -> int:
     reference = read_smiles(args.reference) if args.reference else "moses_test"
     scaffold_ref = None if (args.reference or args.no_scaffold_reference) else "moses_test_scaffolds"
     res = metrics.evaluate(gen, reference=reference, scaffold_reference=scaffold_ref, train=train, progress=log,
-                           workers=args.workers)
+                           workers=args.workers, device=pick_device(args.device), batch_size=args.batch_size)
     values, quants = res.pop("_values"), res.pop("_ref_quantiles")
     res["seconds"] = round(time.time() - t, 1)
     res = {k: ((round(v, 4) if v == v and abs(v) != float("inf") else None) if isinstance(v, float) else v)
@@ -184,6 +185,10 @@ def register(sub) -> None:
     p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
     p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
                    help="processes for the per-molecule work (default: all cores)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
+                   help="where ChemNet runs for FCD (default: cpu); evaluate does not run the VAE")
+    p.add_argument("--batch-size", type=positive("--batch-size"), default=256,
+                   help="molecules ChemNet reads at once (default 256)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

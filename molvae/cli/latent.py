@@ -44,26 +44,33 @@ def cmd_explore(args) -> int:
 
 def cmd_map(args) -> int:
     import numpy as np
+    from tqdm import tqdm
 
     from .. import chem, latent, properties, viz
     from ..data import iter_table
 
     prop = properties.get(args.property)  # unknown names fail here, before any work
     viz.check_png(args.output)
-    col, chunks = iter_table(args.input, args.smiles_column, chunk_size=min(args.max_rows, 10_000))
-    smiles: list = []
-    for chunk in chunks:  # only the first --max-rows rows are read
-        smiles += chunk[col].tolist()[: args.max_rows - len(smiles)]
-        if len(smiles) >= args.max_rows:
+    col, chunks = iter_table(args.input, args.smiles_column, chunk_size=min(args.max_rows, 2_000))
+    vae = load(args)
+    mus, values, read = [], [], 0
+    bar = tqdm(total=args.max_rows, desc="map", unit="mol", disable=args.quiet or None, mininterval=1)
+    for chunk in chunks:  # only the first --max-rows rows are read, encoded a chunk at a time
+        smiles = chunk[col].tolist()[: args.max_rows - read]
+        mu = vae.encode(smiles)
+        ok = ~np.isnan(mu).any(1)
+        mus.append(mu[ok])
+        values += [prop(chem.to_mol(s)) for s, k in zip(smiles, ok) if k]
+        read += len(smiles)
+        bar.update(len(smiles))
+        if read >= args.max_rows:
             break
-    mu = load(args).encode(smiles)
-    ok = ~np.isnan(mu).any(1)
-    if ok.sum() < 3:
+    bar.close()
+    if len(values) < 3:
         raise ValueError("fewer than 3 molecules could be encoded; nothing to map")
-    values = np.array([prop(chem.to_mol(s)) for s, k in zip(smiles, ok) if k], dtype=float)
-    coords, var = latent.pca_2d(mu[ok].astype(np.float64))
-    viz.latent_map(coords, values, args.property, args.output, var)
-    report(f"mapped {int(ok.sum())} of {len(smiles)} molecules; written to {args.output}")
+    coords, var = latent.pca_2d(np.concatenate(mus).astype(np.float64))
+    viz.latent_map(coords, np.array(values, dtype=float), args.property, args.output, var)
+    report(f"mapped {len(values)} of {read} molecules; written to {args.output}")
     return 0
 
 
@@ -93,6 +100,8 @@ def register(sub) -> None:
     p.add_argument("--property", default="qed", help="a property name (qed, logp, sa, mw, tpsa, plogp, ...)")
     p.add_argument("-o", "--output", required=True, help="PNG path")
     p.add_argument("--smiles-column", default=None)
-    p.add_argument("--max-rows", type=positive("--max-rows"), default=20000)
+    p.add_argument("--max-rows", type=positive("--max-rows"), default=20000,
+                   help="map the first N rows of the file (default 20,000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model(p)
     p.set_defaults(func=cmd_map)

@@ -39,30 +39,32 @@ from .oracle import OptimizeError, Search
 
 @dataclass
 class TrustRegion:
-    """The side length of the region and the run of improving or failing batches that changes it."""
+    """The side of the search box around the best point, and how it changes (Eriksson et al. 2019, TuRBO):
+    ``streak`` counts the batches in a row that improved on ``best`` (positive) or did not (negative); a run of
+    ``success_tol`` improvements doubles the side (up to ``length_max``), a run of ``fail_tol`` failures halves
+    it. An improvement beats the best by more than a thousandth of its size."""
 
     length: float
     length_min: float
     length_max: float
     success_tol: int
     fail_tol: int
-    successes: int = 0
-    failures: int = 0
-    best: float = -math.inf  # best value seen since the region (re)started
+    streak: int = 0
+    best: float = -math.inf  # best value seen since the region (re)started; the caller raises it to the centre's
 
     def update(self, batch_values: np.ndarray) -> None:
-        """After a batch: grow after ``success_tol`` improvements in a row, shrink after ``fail_tol`` failures."""
-        if len(batch_values) and batch_values.max() > self.best + 1e-3 * abs(self.best):
-            self.successes, self.failures, self.best = self.successes + 1, 0, batch_values.max()
-        else:
-            self.successes, self.failures = 0, self.failures + 1
-        if self.successes == self.success_tol:
-            self.length, self.successes = min(2 * self.length, self.length_max), 0
-        elif self.failures == self.fail_tol:
-            self.length, self.failures = self.length / 2, 0
+        top = float(np.max(batch_values)) if len(batch_values) else -math.inf
+        improved = top > self.best + 1e-3 * abs(self.best)
+        if improved:
+            self.best = top
+        self.streak = max(self.streak, 0) + 1 if improved else min(self.streak, 0) - 1
+        if self.streak >= self.success_tol:
+            self.length, self.streak = min(2 * self.length, self.length_max), 0
+        elif -self.streak >= self.fail_tol:
+            self.length, self.streak = self.length / 2, 0
 
     def restart(self, length: float) -> None:
-        self.length, self.successes, self.failures, self.best = length, 0, 0, -math.inf
+        self.length, self.streak, self.best = length, 0, -math.inf
 
 
 def _botorch():
