@@ -5,7 +5,8 @@ default model does not reconstruct from mu, similarity floor 0.4, seed 3) at sev
 
 Records the time of inverting the start (MolVAE.invert, which every run does first), and per run wall seconds,
 oracle calls, decodes below the floor, why the run stopped, the best improvement and the
-number of surrogate fits' failures. Writes benchmarks/results/constrained_time.json and .md.
+number of surrogate fits' failures. Writes benchmarks/results/<name>.json and .md (default constrained_time)
+after every run.
 """
 import argparse
 import json
@@ -33,27 +34,13 @@ def run(vae, method: str, budget: int, seed: int) -> dict:
             "gp_fit_failures": s.get("gp_fit_failures", 0)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--budgets", type=int, nargs="+", default=[40, 100, 400])
-    ap.add_argument("--methods", nargs="+", default=["bo", "gradient"])
-    ap.add_argument("--seed", type=int, default=3)
-    args = ap.parse_args()
-    vae = MolVAE.load()
-    t = time.time()
-    _, decodes_back = vae.invert(IBUPROFEN)  # what every run below does first (inversion of the start)
-    invert = {"seconds": round(time.time() - t, 2), "decodes_to_start": bool(decodes_back)}
-    rows = []
-    for method in args.methods:
-        for budget in args.budgets:
-            rows.append(run(vae, method, budget, args.seed))
-            print(rows[-1], flush=True)
+def write(rows: list, invert: dict, prov: dict, seed: int, name: str) -> None:
     out = {"task": "plogp from ibuprofen, similarity >= 0.4", "start": IBUPROFEN, "rows": rows,
-           "inversion": invert, **record({"default": vae})}
-    dest = ROOT / "benchmarks" / "results" / "constrained_time"
+           "inversion": invert, **prov}
+    dest = ROOT / "benchmarks" / "results" / name
     dest.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["# Constrained optimization: time by budget", "",
-             f"`molvae optimize --objective plogp --start '{IBUPROFEN}' --similarity-min 0.4 --seed {args.seed}`"
+             f"`molvae optimize --objective plogp --start '{IBUPROFEN}' --similarity-min 0.4 --seed {seed}`"
              " on the default model.", "",
              "| method | budget | seconds | calls | below the floor | stopped | improvement |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -63,6 +50,26 @@ def main() -> None:
     lines += ["", f"Inverting the start (MolVAE.invert) took {invert['seconds']:.1f} s; the latent found decodes to"
               f" ibuprofen: {invert['decodes_to_start']}."]
     dest.with_suffix(".md").write_text("\n".join(lines) + "\n\n" + markdown_line(out) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--budgets", type=int, nargs="+", default=[40, 100, 400])
+    ap.add_argument("--methods", nargs="+", default=["bo", "gradient"])
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--name", default="constrained_time", help="results file name")
+    args = ap.parse_args()
+    vae = MolVAE.load()
+    prov = record({"default": vae})
+    t = time.time()
+    _, decodes_back = vae.invert(IBUPROFEN)  # what every run below does first (inversion of the start)
+    invert = {"seconds": round(time.time() - t, 2), "decodes_to_start": bool(decodes_back)}
+    rows = []
+    for method in args.methods:
+        for budget in args.budgets:
+            rows.append(run(vae, method, budget, args.seed))
+            print(rows[-1], flush=True)
+            write(rows, invert, prov, args.seed, args.name)  # after every run: a long one stopped keeps the rest
 
 
 if __name__ == "__main__":

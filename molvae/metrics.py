@@ -110,37 +110,46 @@ def morgan_fps(mols, radius: int = 2, n_bits: int = 1024) -> np.ndarray:
     return np.array([gen.GetFingerprintAsNumPy(m) for m in mols], dtype=np.uint8).reshape(len(mols), n_bits)
 
 
-def tanimoto_agg(ref: np.ndarray, gen: np.ndarray, agg: str = "max", p: int = 1,
-                 batch: int = 4096) -> np.ndarray:
-    """For each row of gen: the max (or power mean, (mean T^p)^(1/p)) Tanimoto similarity to the rows of ref."""
+def _similarity_blocks(ref: np.ndarray, gen: np.ndarray, block: int = 4096):
+    """Tanimoto similarities of bit-vector fingerprints, a block at a time (memory stays at block^2): yields
+    (slice of gen, similarities of that slice to one block of ref, shaped (ref block, gen slice)). Two empty
+    fingerprints count as identical."""
     import torch
 
-    out = np.zeros(len(gen))
-    for i in range(0, len(gen), batch):
-        g = torch.from_numpy(gen[i : i + batch].astype(np.float32))
-        acc = torch.zeros(len(g), dtype=torch.float64)
-        for j in range(0, len(ref), batch):
-            r = torch.from_numpy(ref[j : j + batch].astype(np.float32))  # converted a block at a time
-            rn = r.sum(1, keepdim=True)
-            inter = r @ g.T
-            union = rn + g.sum(1)[None, :] - inter
-            sim = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter))
-            if agg == "max":
-                acc = torch.maximum(acc, sim.max(0).values.double())
-            else:
-                acc += (sim.double() ** p).sum(0)
-        out[i : i + batch] = acc.numpy() if agg == "max" else (acc / len(ref)).numpy() ** (1 / p)
-    return out
+    for i in range(0, len(gen), block):
+        g = torch.from_numpy(gen[i : i + block].astype(np.float32))
+        g_bits = g.sum(1)
+        for j in range(0, len(ref), block):
+            r = torch.from_numpy(ref[j : j + block].astype(np.float32))
+            both = r @ g.T
+            either = r.sum(1)[:, None] + g_bits[None, :] - both
+            yield slice(i, i + len(g)), torch.where(either > 0, both / either.clamp(min=1), 1.0).double()
+
+
+def nearest_similarity(ref: np.ndarray, gen: np.ndarray) -> np.ndarray:
+    """For each row of gen, its highest Tanimoto similarity to a row of ref."""
+    best = np.zeros(len(gen))
+    for rows, sim in _similarity_blocks(ref, gen):
+        best[rows] = np.maximum(best[rows], sim.max(0).values.numpy())
+    return best
+
+
+def power_mean_similarity(ref: np.ndarray, gen: np.ndarray, p: int = 1) -> np.ndarray:
+    """For each row of gen, (mean over the rows of ref of T^p)^(1/p), T the Tanimoto similarity."""
+    total = np.zeros(len(gen))
+    for rows, sim in _similarity_blocks(ref, gen):
+        total[rows] += (sim**p).sum(0).numpy()
+    return (total / len(ref)) ** (1 / p)
 
 
 def internal_diversity(fps: np.ndarray, p: int = 1) -> float:
     """IntDiv_p = 1 - mean over molecules of the power mean of their Tanimoto similarity to all (self included)."""
-    return float(1 - tanimoto_agg(fps, fps, agg="mean", p=p).mean())
+    return float(1 - power_mean_similarity(fps, fps, p).mean())
 
 
 def snn(gen_fps: np.ndarray, ref_fps: np.ndarray) -> float:
     """Mean Tanimoto similarity of each generated molecule to its nearest neighbour in the reference."""
-    return float(tanimoto_agg(ref_fps, gen_fps, agg="max").mean())
+    return float(nearest_similarity(ref_fps, gen_fps).mean())
 
 
 # -- fragments and scaffolds ------------------------------------------------------------------------------
