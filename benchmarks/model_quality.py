@@ -80,7 +80,7 @@ def main():
     t = time.time()
     greedy = {"default": None, "greedy": True, "sampled": False}[args.decoding]
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
-                    keep_invalid=not (args.relaxed or args.rerank > 1), relaxed=args.relaxed, rerank=args.rerank,
+                    keep_invalid=args.rerank == 1, relaxed=args.relaxed, rerank=args.rerank,
                     prior=args.prior, greedy=greedy)
     prior_used = "learned" if vae.uses_learned_prior(args.prior) else "standard"
     decoding = args.decoding if greedy is not None else ("greedy" if prior_used == "learned" else "sampled")
