@@ -51,7 +51,10 @@ def main():
                     help="default: what molvae sample does (greedy from a learned prior, sampled from N(0, I))")
     ap.add_argument("--latent-scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--relaxed", action="store_true", help="relaxed SELFIES constraints + RDKit filter")
+    strict = ap.add_mutually_exclusive_group()  # default: what molvae sample does (relaxed greedy from a learned prior)
+    strict.add_argument("--relaxed", action="store_true", default=None, help="relaxed SELFIES constraints")
+    strict.add_argument("--strict", dest="relaxed", action="store_false", default=None,
+                        help="SELFIES's own constraints")
     ap.add_argument("--rerank", type=int, default=1, help="likelihood re-ranking factor")
     ap.add_argument("--recon", type=int, default=300)
     ap.add_argument("--name", default=None, help="results file name (default: quality_<n>)")
@@ -111,7 +114,7 @@ def main():
     res.update(prior=prior_used, decoding=decoding,
                prior_components=vae.prior.components if prior_used == "learned" else None)
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
-               relaxed=args.relaxed, rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
+               relaxed=df.attrs["relaxed"], rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
     res.update(prov)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,8 +143,8 @@ def markdown(res: dict) -> str:
     if res.get("fcd_zinc") is not None:
         lines += ["", f"Against the held-out ZINC 250k split (data/zinc250k_test.csv.gz, 23,802 molecules):"
                   f" FCD {res['fcd_zinc']:.3f}, SNN {res['snn_zinc']:.3f}."]
-    lines += ["", f"Model: {res['model']}. Novelty against: {res['novelty_vs']}. Draws: {res['draws']:,} for"
-              f" {res['n']:,} kept. Heavy atoms: {res['heavy_atoms']:.1f}. Share with an aromatic ring:"
+    lines += ["", f"Model: {res['model']}. Novelty against: {res['novelty_vs']}. Draws: {res['draws']:,};"
+              f" molecules evaluated: {res['n']:,}, of them valid (RDKit): {res['n_valid']:,}. Heavy atoms: {res['heavy_atoms']:.1f}. Share with an aromatic ring:"
               f" {res['aromatic_share']:.3f}. Sampling seconds: {res['sample_seconds']:.0f}.",
               "", markdown_line(res)]
     return "\n".join(lines) + "\n"

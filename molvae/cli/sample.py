@@ -81,8 +81,13 @@ def register(sub) -> None:
     p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
                    help="processes turning SELFIES into SMILES and checking them with RDKit while the GRU decodes"
                         " (default: all cores; the molecules are the same for any number)")
-    p.add_argument("--relaxed", action="store_true",
-                   help="loosen SELFIES valence rules so RDKit rejects decoder mistakes (more draws, more realistic)")
+    strict = p.add_mutually_exclusive_group()
+    strict.add_argument("--relaxed", action="store_true", default=None,
+                        help="loosen SELFIES valence rules so RDKit rejects decoder mistakes instead of SELFIES"
+                             " repairing them (more draws, more realistic); the default with a learned prior and"
+                             " greedy decoding")
+    strict.add_argument("--strict", dest="relaxed", action="store_false", default=None,
+                        help="SELFIES's own valence rules: every decode is kept (the default otherwise)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
                    help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
