@@ -222,8 +222,9 @@ class MolVAE:
         valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
         more realistic molecules); None (default): relaxed when decoding greedily from a learned prior (FCD
         0.61 against 1.10 at 30,000 samples, about 1.2 draws per molecule: benchmarks/results/quality_30000*),
-        strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times as many molecules and keeps the n with the highest
-        decoder log-likelihood per token (in draw order): likelihood re-ranking. progress shows a bar of draws
+        strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
+        as many molecules and keeps the n with the highest decoder log-likelihood per token (in draw order):
+        likelihood re-ranking. progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
         molecules that fail it, counted among the discards. workers > 1 turns SELFIES into SMILES and checks
         them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
@@ -247,11 +248,11 @@ class MolVAE:
             raise ValueError("n must not be negative")
         if temperature <= 0 or latent_scale <= 0:
             raise ValueError("temperature and latent_scale must be positive")
-        draw = self.prior_sampler(prior, latent_scale)
+        draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:
-            greedy = self.uses_learned_prior(prior)
+            greedy = learned
         if relaxed is None:
-            relaxed = greedy and self.uses_learned_prior(prior)
+            relaxed = greedy and learned
         import secrets
 
         from tqdm import tqdm
@@ -278,7 +279,7 @@ class MolVAE:
         bar.close()
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
         df.attrs.update(drawn=drawn, discarded=dict(discarded),  # with keep_invalid nothing is discarded
-                        prior="learned" if self.uses_learned_prior(prior) else "standard", greedy=greedy,
+                        prior="learned" if learned else "standard", greedy=greedy,
                         relaxed=relaxed)
         return df
 
