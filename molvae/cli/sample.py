@@ -13,7 +13,8 @@ def _draw(args, vae, conditions, filters):
         from ..guided import sample_where
 
         return sample_where(vae, args.n, conditions, seed=args.seed, prior=args.prior, greedy=args.greedy,
-                            temperature=args.temperature, filters=filters, max_draws=args.max_draws)
+                            temperature=args.temperature, filters=filters, max_draws=args.max_draws,
+                            novel=args.novel)
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
                       seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
                       progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws,
@@ -31,6 +32,8 @@ def cmd_sample(args) -> int:
     if args.image:
         viz.check_png(args.image)
     conditions = [parse_condition(w) for w in args.where or []]  # a bad condition fails before any work
+    if args.novel and not conditions:
+        raise ValueError("--novel works with --where (guided sampling)")
     filters = filter_function(args.filters)
     vae = load(args)
     t = time.time()
@@ -93,6 +96,8 @@ def register(sub) -> None:
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
                         " for several; the property head steers the draws where it predicts the property)")
+    p.add_argument("--novel", action="store_true",
+                   help="with --where: discard the model's own training molecules (counted among the discards)")
     p.add_argument("--filters", choices=["moses", "pains", "none"], default="none",
                    help="discard molecules failing the MOSES filters or RDKit's PAINS alerts (default: none)")
     p.add_argument("--max-draws", type=positive("--max-draws"), default=None,
