@@ -25,6 +25,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from . import chem, properties
 from .files import atomic_path
+from .pools import map_chunks
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
@@ -37,18 +38,6 @@ def canonical_valid(smiles: Sequence) -> list[str]:
     """Canonical SMILES of the valid inputs (SMILES strings or RDKit Mol objects), in order (invalid ones
     dropped, duplicates kept)."""
     return [c for c in map(chem.canonical, chem.as_smiles(smiles)) if c]
-
-
-def _map_chunks(func, items: list, size: int, workers: int) -> list:
-    """func applied to consecutive chunks of ``size`` items, in ``workers`` processes when there is more than
-    one chunk; results in chunk order."""
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    if workers <= 1 or len(chunks) <= 1:
-        return [func(c) for c in chunks]
-    import multiprocessing as mp
-
-    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(workers) as pool:
-        return pool.map(func, chunks)
 
 
 def _hashes_of_valid(smiles: list) -> np.ndarray:
@@ -69,7 +58,7 @@ def training_hashes(path, workers: int = 1, progress: Callable = lambda s: None)
             pass
     smiles = read_smiles(path)
     progress(f"canonical forms of {len(smiles)} training molecules ({workers} process(es); cached afterwards)")
-    parts = _map_chunks(_hashes_of_valid, smiles, 20_000, workers)
+    parts = map_chunks(_hashes_of_valid, smiles, 20_000, workers)
     h = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     try:
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -370,7 +359,7 @@ def _molecule_stats(smiles: list) -> tuple:
 
 
 def _all_molecule_stats(gen: list, workers: int) -> tuple:
-    parts = _map_chunks(_molecule_stats, gen, 2000, workers)
+    parts = map_chunks(_molecule_stats, gen, 2000, workers)
     passes = [p for part in parts for p in part[0]]
     values = {k: [v for part in parts for v in part[1][k]] for k in PROPERTY_METRICS}
     frag, scaf = Counter(), Counter()

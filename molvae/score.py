@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import chem, properties, sdf
 from .data import DataError, iter_table
+from .pools import Done, process_pool
 from .writers import LatentWriter, TableWriter
 
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
@@ -124,14 +125,6 @@ def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, wi
 
 
 # -- engines ----------------------------------------------------------------------------------------------
-class _Done:
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-
 def _ordered(chunks, submit, window: int):
     """Results in input order with at most `window` chunks in flight: memory stays bounded."""
     pending: deque = deque()
@@ -194,11 +187,7 @@ class _Engine:
                 self.client = Client(self.cluster)
             self.client.run(_worker_env)
         elif workers > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_env)
+            self.pool = process_pool(workers, initializer=_worker_env)
         else:
             self.window = 1
 
@@ -207,7 +196,7 @@ class _Engine:
             return self.client.submit(score_chunk, chunk, *self.args, pure=False)
         if self.pool is not None:
             return self.pool.submit(score_chunk, chunk, *self.args)
-        return _Done(score_chunk(chunk, *self.args))
+        return Done(score_chunk(chunk, *self.args))
 
     def close(self) -> None:
         if self.pool is not None:

@@ -15,6 +15,7 @@ import numpy as np
 import selfies as sf
 
 from . import chem
+from .pools import Done, process_pool
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
@@ -73,14 +74,6 @@ def smiles_of(selfies: list, relaxed: bool = False) -> list:
         return [selfies_to_smiles(s) if s else None for s in selfies]
 
 
-class _Ready:
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-
 class _Joined:
     def __init__(self, futures):
         self.futures = futures
@@ -98,16 +91,12 @@ class SmilesDecoding:
     def __init__(self, workers: int = 1, relaxed: bool = False):
         self.relaxed, self.workers, self.pool = relaxed, max(1, workers), None
         if self.workers > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self.pool = process_pool(self.workers)
         self.depth = 2 if self.pool else 1
 
     def submit(self, selfies: list):
         if self.pool is None:
-            return _Ready(smiles_of(selfies, self.relaxed))
+            return Done(smiles_of(selfies, self.relaxed))
         size = -(-len(selfies) // self.workers) or 1
         return _Joined([self.pool.submit(smiles_of, selfies[i : i + size], self.relaxed)
                         for i in range(0, len(selfies), size)])

@@ -1,0 +1,37 @@
+"""Worker processes for the CPU-bound RDKit and SELFIES work that holds the GIL: one place that knows how
+molvae starts them (forked where the platform allows, so workers share the parent's loaded model and data
+without pickling them; spawned elsewhere)."""
+from __future__ import annotations
+
+
+class Done:
+    """A result computed in this process, with the interface of a future (``result()``)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _context():
+    import multiprocessing as mp
+
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def process_pool(workers: int, initializer=None):
+    """A concurrent.futures pool of ``workers`` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=initializer)
+
+
+def map_chunks(func, items: list, size: int, workers: int) -> list:
+    """func applied to consecutive chunks of ``size`` items, in ``workers`` processes when there is more than
+    one chunk; results in chunk order."""
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    if workers <= 1 or len(chunks) <= 1:
+        return [func(c) for c in chunks]
+    with process_pool(workers) as pool:
+        return list(pool.map(func, chunks))
