@@ -95,7 +95,7 @@ def register(sub) -> None:
                    help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
-                        " for several; the property head steers the draws where it predicts the property)")
+                        " for several; the property head and the neighbourhoods of earlier hits steer the draws)")
     p.add_argument("--novel", action="store_true",
                    help="with --where: discard the model's own training molecules (counted among the discards)")
     p.add_argument("--filters", choices=["moses", "pains", "none"], default="none",
