@@ -75,14 +75,15 @@ def main() -> None:
     res = {"model": args.model, "novel": args.novel, "rows": rows, **record({args.model: vae})}
     out = ROOT / "benchmarks" / "results" / f"guided_{args.model}{'_novel' if args.novel else ''}"
     out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
-    lines = [f"# Guided sampling ({args.model}{', --novel' if args.novel else ''}): {args.hits} hits each, rejection from N(0, I) over"
-             f" {args.rejection_draws} draws", "",
+    lines = [f"# Guided sampling ({args.model}{', --novel' if args.novel else ''}): {args.hits} hits each,"
+             f" rejection from N(0, I) over {args.rejection_draws} draws", "",
              "| condition | in MOSES test | guided hits / 1,000 | head only | rejection hits / 1,000 | gain | unique |"
              " novelty (rejection's) | IntDiv | FCD vs test meeting it |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['condition']} | {r['frequency_in_moses_test']:.1%} | {r['guided_hits_per_1000']} |"
                      f" {r['head_only_hits_per_1000']} | {r['rejection_hits_per_1000']} ({r['rejection_hits']} hits) |"
-                     f" {r['gain'] or 'n/a'} | {r['unique']} | {r['novelty']} ({r['rejection_novelty']}) | {r['intdiv']} | {r['fcd_vs_test_meeting_it']} |")
+                     f" {r['gain'] or 'n/a'} | {r['unique']} | {r['novelty']} ({r['rejection_novelty']}) |"
+                     f" {r['intdiv']} | {r['fcd_vs_test_meeting_it']} |")
     lines += ["", markdown_line(res)]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 

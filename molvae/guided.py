@@ -112,24 +112,35 @@ class _Neighbourhoods:
         self.tried[parent] += 1
         self.won[parent] += int(hit)
 
+    @property
+    def hits(self) -> int:
+        """Hits found among all the neighbourhood proposals so far."""
+        return sum(self.won)
+
+    def rate(self) -> float:
+        """Laplace-smoothed hit rate of all the neighbourhood proposals so far."""
+        return (self.hits + 1) / (sum(self.tried) + 2)
+
     def propose(self, k: int, gen):
         import torch
 
         zs = torch.stack(self.z)
         w = (torch.tensor(self.won, dtype=torch.float64) + 1) / (torch.tensor(self.tried, dtype=torch.float64) + 2)
         idx = torch.multinomial(w.to(zs.device), k, replacement=True, generator=gen)
-        return zs[idx] + self.scale * torch.randn(zs[idx].shape, generator=gen, device=zs.device), idx.tolist()
+        base = zs[idx]
+        return base + self.scale * torch.randn(base.shape, generator=gen, device=zs.device), idx.tolist()
 
 
-def _round(k: int, propose, near: _Neighbourhoods, tally: dict, gen):
+def _round(k: int, propose, near: _Neighbourhoods, prior_tally: list, gen):
     """k latents: most from whichever source (the prior, ranked by the head; or neighbourhoods of earlier hits)
-    has the higher hit rate so far, a tenth from the other; parent index per latent, -1 for prior draws."""
+    has the higher hit rate so far, a tenth from the other; parent index per latent, -1 for prior draws.
+    prior_tally: [hits, tries] of the prior draws so far."""
     import torch
 
     local = 0
     if near.scale > 0 and len(near):
-        rate = {src: (h + 1) / (t + 2) for src, (h, t) in tally.items()}
-        local = round(k * (0.9 if rate["local"] >= rate["prior"] else 0.1))
+        prior_rate = (prior_tally[0] + 1) / (prior_tally[1] + 2)
+        local = round(k * (0.9 if near.rate() >= prior_rate else 0.1))
     parts, parents = [], [-1] * (k - local)
     if k > local:
         parts.append(propose(k - local, gen))
@@ -186,20 +197,21 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
     if greedy is None:  # as MolVAE.sample: greedy from a learned prior
         greedy = vae.uses_learned_prior(prior)
     gen = vae._generator(seed if seed is not None else secrets.randbits(63))
-    near, tally = _Neighbourhoods(local_scale), {"prior": [0, 0], "local": [0, 0]}
+    near, prior_tally = _Neighbourhoods(local_scale), [0, 0]
     rows, seen, drawn, discarded = [], set(), 0, Counter()
     names = list(dict.fromkeys(c.name for c in conds))
     while len(rows) < n and drawn < max_draws:
         with torch.no_grad():
-            z, parents = _round(min(ROUND, max_draws - drawn), propose, near, tally, gen)
+            z, parents = _round(min(ROUND, max_draws - drawn), propose, near, prior_tally, gen)
         selfies, ll = vae.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
         for zi, s, lik, parent in zip(z, selfies, ll, parents):
             drawn += 1  # counted as checked: a round's remainder after the n-th hit is not
             row, why = _check(s, conds, names, seen, filters, vae.is_novel if novel else None)
-            tally["local" if parent >= 0 else "prior"][0] += row is not None
-            tally["local" if parent >= 0 else "prior"][1] += 1
             if parent >= 0:
                 near.credit(parent, row is not None)
+            else:
+                prior_tally[0] += row is not None
+                prior_tally[1] += 1
             if row is None:
                 discarded[why] += 1
                 continue
@@ -209,5 +221,5 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
                 break
     df = pd.DataFrame(rows, columns=["smiles", "selfies", *names, "loglik"])
     df.attrs.update(drawn=drawn, hits=len(rows), discarded=dict(discarded), conditions=[c.text for c in conds],
-                    from_neighbourhoods=tally["local"][0])
+                    from_neighbourhoods=near.hits)
     return df
