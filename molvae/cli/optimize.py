@@ -70,7 +70,8 @@ def register(sub) -> None:
                    help="let the objective (or a TOML file it names) import and run Python code (module:function)")
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
-    p.add_argument("--method", choices=["bo", "gradient", "random"], default="bo")
+    p.add_argument("--method", choices=["auto", "bo", "gradient", "random"], default="auto",
+                   help="auto (default): gradient with --retrain-every 500, or bo with --start; see the README")
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
     p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
                    help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
@@ -79,7 +80,8 @@ def register(sub) -> None:
                    help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
     p.add_argument("--retrain-every", type=positive("--retrain-every"), default=0, metavar="N",
                    help="fine-tune (a copy of) the model on the molecules scored so far, weighted by rank, every N"
-                        " calls, and carry on in its new latent space (weighted retraining; bo and gradient)")
+                        " calls, and carry on in its new latent space (weighted retraining; bo and gradient;"
+                        " default: 500 with --method auto without --start, otherwise never)")
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")

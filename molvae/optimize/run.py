@@ -24,6 +24,19 @@ def prior_sampling(search: Search, max_stall: int = 20) -> str:
 
 
 METHODS = {"bo": bo, "gradient": gradient, "random": prior_sampling}
+AUTO_RETRAIN_EVERY = 500  # auto's fine-tuning interval: PMO's 20 tasks at 10,000 calls (benchmarks/results/pmo.md)
+
+
+def resolve(method: str, start=None, retrain_every: int = 0) -> tuple[str, int]:
+    """What ``auto`` (the default) runs: gradient ascent with weighted retraining every AUTO_RETRAIN_EVERY
+    calls, or bo when there is a start molecule (a similarity floor stalls gradient ascent:
+    benchmarks/results/constrained_time_gradient.md); an explicit ``retrain_every`` is kept. Other methods
+    are returned as they are."""
+    if method != "auto":
+        return method, retrain_every
+    if start is not None:
+        return "bo", retrain_every
+    return "gradient", retrain_every or AUTO_RETRAIN_EVERY
 
 
 def _check_options(method: str, options: dict) -> None:
@@ -53,14 +66,15 @@ def retrainer(method: str, every: int, options: dict | None) -> Retrainer | None
     return Retrainer(every, **(options or {}))
 
 
-def check_request(objective, budget, method: str = "bo", start=None, similarity_min=None, batch_size=None,
+def check_request(objective, budget, method: str = "auto", start=None, similarity_min=None, batch_size=None,
                   allow_python: bool = False, options: dict | None = None, retrain_every: int = 0,
                   retrain_options: dict | None = None):
     """Validate everything that does not need the model; returns (objective, canonical start)."""
     from ..objectives import get_objective
 
-    if method not in METHODS:
-        raise OptimizeError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    if method not in METHODS and method != "auto":
+        raise OptimizeError(f"unknown method {method!r} (choose from auto, {', '.join(METHODS)})")
+    method, retrain_every = resolve(method, start, retrain_every)
     retrainer(method, retrain_every, retrain_options)
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
         raise OptimizeError(f"budget must be a positive whole number, got {budget!r}")
@@ -83,7 +97,7 @@ def check_request(objective, budget, method: str = "bo", start=None, similarity_
     return obj, canon
 
 
-def optimize(vae, objective, budget: int, method: str = "bo", start: str | None = None,
+def optimize(vae, objective, budget: int, method: str = "auto", start: str | None = None,
              similarity_min: float | None = None, seed: int = 0, batch_size: int | None = None,
              progress: bool = False, below_limit: int | None = None, allow_python: bool = False,
              retrain_every: int = 0, retrain_options: dict | None = None, **options) -> OptimizeResult:
@@ -103,11 +117,15 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
         similarity_min = 0.4
     obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options,
                                retrain_every, retrain_options)
+    requested, chosen_retrain = method, retrain_every
+    method, retrain_every = resolve(method, start, retrain_every)
+    if requested == "auto" and not chosen_retrain and _quantized(vae):
+        retrain_every = 0  # an int8 model cannot be fine-tuned: auto's own retraining is left out
     learner = retrainer(method, retrain_every, retrain_options)
     if learner is not None:
         check_quantized(vae)
         vae = copy.deepcopy(vae)  # the run fine-tunes its own copy
-    z0, notes = None, {}
+    z0, notes = None, ({"method_requested": "auto"} if requested == "auto" else {})
     if canon is not None:
         seqs, why = vae.tokenize([canon])
         if seqs[0] is None:
@@ -134,6 +152,12 @@ def optimize(vae, objective, budget: int, method: str = "bo", start: str | None 
     if learner is not None:
         search.notes = {**(search.notes or {}), "retrain_every": learner.every, "retrain_rounds": learner.rounds}
     return _result(oracle, method, seed, q, stopped, time.time() - t, search.notes)
+
+
+def _quantized(vae) -> bool:
+    from ..model import is_quantized
+
+    return is_quantized(vae.model)
 
 
 def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, seconds: float,
