@@ -12,6 +12,7 @@ SELFIES-VAE-BO and Screening, with the sum over the tasks.
     python benchmarks/pmo.py --plogp --methods bo --seeds 0 --budget 2000 --n-starts 50 --start-budget 100
     python benchmarks/pmo.py --methods gradient@fast --budget 2000   # METHOD@MODEL: another (bundled) model
     python benchmarks/pmo.py --methods gradient+rt250 --budget 2000  # fine-tune the model every 250 calls
+    python benchmarks/pmo.py --methods gradient+rt500 --budget 10000  # what `--method auto` runs without a start
 
 --plogp runs JT-VAE's two penalized-logP experiments instead (Jin et al., ICML 2018): the top-3 plogp_norm
 molecules found under the budget (JT-VAE: 5.30, 4.93, 4.49), and similarity-constrained improvement from the
