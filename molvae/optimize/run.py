@@ -27,16 +27,16 @@ METHODS = {"bo": bo, "gradient": gradient, "random": prior_sampling}
 AUTO_RETRAIN_EVERY = 500  # auto's fine-tuning interval: PMO's 20 tasks at 10,000 calls (benchmarks/results/pmo.md)
 
 
-def resolve(method: str, start=None, retrain_every: int = 0) -> tuple[str, int]:
+def resolve(method: str, start=None, retrain_every: int = 0, can_finetune: bool = True) -> tuple[str, int]:
     """What ``auto`` (the default) runs: gradient ascent with weighted retraining every AUTO_RETRAIN_EVERY
-    calls, or bo when there is a start molecule (a similarity floor stalls gradient ascent:
-    benchmarks/results/constrained_time_gradient.md); an explicit ``retrain_every`` is kept. Other methods
-    are returned as they are."""
+    calls (none when the model cannot be fine-tuned, e.g. int8), or bo when there is a start molecule (a
+    similarity floor stalls gradient ascent: benchmarks/results/constrained_time_gradient.md); an explicit
+    ``retrain_every`` is kept. Other methods are returned as they are."""
     if method != "auto":
         return method, retrain_every
     if start is not None:
         return "bo", retrain_every
-    return "gradient", retrain_every or AUTO_RETRAIN_EVERY
+    return "gradient", retrain_every or (AUTO_RETRAIN_EVERY if can_finetune else 0)
 
 
 def _check_options(method: str, options: dict) -> None:
@@ -117,10 +117,10 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
         similarity_min = 0.4
     obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options,
                                retrain_every, retrain_options)
-    requested, chosen_retrain = method, retrain_every
-    method, retrain_every = resolve(method, start, retrain_every)
-    if requested == "auto" and not chosen_retrain and _quantized(vae):
-        retrain_every = 0  # an int8 model cannot be fine-tuned: auto's own retraining is left out
+    from ..model import is_quantized
+
+    requested = method
+    method, retrain_every = resolve(method, start, retrain_every, can_finetune=not is_quantized(vae.model))
     learner = retrainer(method, retrain_every, retrain_options)
     if learner is not None:
         check_quantized(vae)
@@ -152,12 +152,6 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
     if learner is not None:
         search.notes = {**(search.notes or {}), "retrain_every": learner.every, "retrain_rounds": learner.rounds}
     return _result(oracle, method, seed, q, stopped, time.time() - t, search.notes)
-
-
-def _quantized(vae) -> bool:
-    from ..model import is_quantized
-
-    return is_quantized(vae.model)
 
 
 def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, seconds: float,
