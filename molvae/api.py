@@ -235,15 +235,9 @@ class MolVAE:
         if rerank > 1 and keep_invalid:
             raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
         if rerank > 1:
-            pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                               max_draws * rerank, relaxed, progress=progress, prior=prior, filters=filters,
-                               workers=workers)
-            per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
-            keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
-            out = pool.iloc[keep].reset_index(drop=True)
-            out.attrs.update(drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
-                             "re-ranked out": len(pool) - len(out)})
-            return out
+            return _rerank(self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
+                                       max_draws * rerank, relaxed, progress=progress, prior=prior,
+                                       filters=filters, workers=workers), n)
         if n < 0:
             raise ValueError("n must not be negative")
         if temperature <= 0 or latent_scale <= 0:
@@ -364,3 +358,13 @@ class MolVAE:
         if seqs[0] is None:
             raise ValueError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
         return self._encode_ids(seqs)[0][0], canon
+
+
+def _rerank(pool: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The n molecules of a sample with the highest decoder log-likelihood per token, in draw order."""
+    per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
+    keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
+    out = pool.iloc[keep].reset_index(drop=True)
+    out.attrs.update(drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
+                     "re-ranked out": len(pool) - len(out)})
+    return out

@@ -27,11 +27,14 @@ def process_pool(workers: int, initializer=None):
     return ProcessPoolExecutor(workers, mp_context=_context(), initializer=initializer)
 
 
-def map_chunks(func, items: list, size: int, workers: int) -> list:
+def map_chunks(func, items: list, size: int, workers: int, progress: str | None = None) -> list:
     """func applied to consecutive chunks of ``size`` items, in ``workers`` processes when there is more than
-    one chunk; results in chunk order."""
+    one chunk; results in chunk order. progress: a label for a bar of chunks (shown on a terminal)."""
+    from tqdm import tqdm
+
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    bar = dict(total=len(chunks), desc=progress, disable=None if progress else True)
     if workers <= 1 or len(chunks) <= 1:
-        return [func(c) for c in chunks]
+        return [func(c) for c in tqdm(chunks, **bar)]
     with process_pool(workers) as pool:
-        return list(pool.map(func, chunks))
+        return list(tqdm(pool.map(func, chunks), **bar))

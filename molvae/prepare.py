@@ -2,6 +2,7 @@
 attach property labels, and keep the result in OUT/prepared/ (memory-mapped by the training loop)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +10,13 @@ import numpy as np
 from . import data, tokens
 from .config import TrainError
 from .files import file_sha256
+from .pools import map_chunks
 from .tokens import Vocab
 
 
-def _encode_chunk(job) -> list[tuple]:
+def _encode_chunk(smiles: list[str], computed=()) -> list[tuple]:
     """(canonical SMILES, SELFIES, reason) for each SMILES, plus the computed property values (NaN where
     RDKit cannot compute one)."""
-    smiles, computed = job
     from . import chem, properties
 
     funcs = [properties.get(n) for n in computed]
@@ -65,72 +66,77 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     values) or a property molvae computes (see molvae.properties). With a `vocab` (a model's), the data may
     only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended).
     """
-    out = Path(out)
-    sha = file_sha256(data_path)
-    prepared = out / "prepared"
-    if (prepared / "meta.json").exists():
-        try:
-            ts, meta = data.TokenizedSet.load(prepared)
-        except (OSError, ValueError, KeyError):
-            ts, meta = None, {}
-        saved = list(meta.get("vocab", []))
-        same_vocab = vocab is None or saved == list(vocab.tokens) or (extend and saved[:len(vocab)] == list(vocab.tokens))
-        same_settings = meta.get("settings") == _settings(smiles_column, max_len, properties, extend)
-        width_ok = ts is not None and (vocab is None or ts.ids.shape[1] == vocab.max_len
-                                       or (extend and ts.ids.shape[1] > vocab.max_len))
-        if meta.get("source_sha256") == sha and same_vocab and same_settings and width_ok:
-            log(f"prepared data from {prepared}")
-            return Vocab(tuple(saved), ts.ids.shape[1]), ts
+    prepared, sha = Path(out) / "prepared", file_sha256(data_path)
+    settings = _settings(smiles_column, max_len, properties, extend)
+    reused = _reuse(prepared, sha, settings, vocab, extend)
+    if reused is not None:
+        log(f"prepared data from {prepared}")
+        return reused
     table, col = data.read_table(data_path, smiles_column)
     smiles = ["" if v is None else str(v) for v in table[col].tolist()]
     cols, computed = property_sources(table.columns, properties)
     log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)"
         + (f"; property labels: {', '.join(properties)}" if properties else ""))
-    from tqdm import tqdm
-
-    chunks = [(smiles[i : i + 5000], computed) for i in range(0, len(smiles), 5000)]
-    if workers > 1 and len(chunks) > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(workers) as pool:
-            parts = list(tqdm(pool.imap(_encode_chunk, chunks), total=len(chunks), desc="encode", disable=None))
-    else:
-        parts = [_encode_chunk(c) for c in tqdm(chunks, desc="encode", disable=None)]
+    parts = map_chunks(partial(_encode_chunk, computed=computed), smiles, 5000, workers, progress="encode")
     encoded = [r for part in parts for r in part]
     canon = [c if s is not None else smi for (c, s, _, _), smi in zip(encoded, smiles)]
     selfies = [s for _, s, _, _ in encoded]
-    props = None
-    if properties:
-        import pandas as pd
-
-        props = np.full((len(smiles), len(properties)), np.nan, dtype=np.float32)
-        for j, name in enumerate(properties):
-            if name in cols:
-                props[:, j] = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float64)
-            else:
-                k = computed.index(name)
-                props[:, j] = [r[3][k] for r in encoded]
-        props[~np.isfinite(props)] = np.nan
+    props = _labels(table, properties, cols, computed, encoded) if properties else None
     del table
     good = [s for s in selfies if s]
     if not good:
         raise TrainError(f"no usable molecules in {data_path}")
-    if vocab is None:
-        vocab = Vocab.build(good, max_len or None)
-    else:
-        vocab = _fit_vocab(vocab, good, max_len, extend, data_path, log)
+    vocab = Vocab.build(good, max_len or None) if vocab is None else _fit_vocab(vocab, good, max_len, extend,
+                                                                                data_path, log)
     ts = data.tokenize(canon, vocab, selfies, props)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {data_path}")
     if properties:
-        seen = np.isfinite(ts.props).sum(0)
-        log("property labels present: " + ", ".join(f"{n} {int(c)}/{len(ts)}" for n, c in zip(properties, seen)))
-        if (seen < 2).any():
-            raise TrainError("property " + ", ".join(n for n, c in zip(properties, seen) if c < 2)
-                             + " has fewer than 2 values in the usable rows")
-    ts.save(prepared, vocab.tokens, sha, _settings(smiles_column, max_len, properties, extend))
+        _check_labels(ts, properties, log)
+    ts.save(prepared, vocab.tokens, sha, settings)
     ts, _ = data.TokenizedSet.load(prepared)
     return vocab, ts
+
+
+def _reuse(prepared: Path, sha: str, settings: dict, vocab: Vocab | None, extend: bool):
+    """(vocab, TokenizedSet) from an earlier prepare() of the same file with the same settings and a vocabulary
+    that fits, or None."""
+    if not (prepared / "meta.json").exists():
+        return None
+    try:
+        ts, meta = data.TokenizedSet.load(prepared)
+    except (OSError, ValueError, KeyError):
+        return None
+    saved = list(meta.get("vocab", []))
+    same_vocab = vocab is None or saved == list(vocab.tokens) or (extend and saved[:len(vocab)] == list(vocab.tokens))
+    width_ok = vocab is None or ts.ids.shape[1] == vocab.max_len or (extend and ts.ids.shape[1] > vocab.max_len)
+    if meta.get("source_sha256") == sha and same_vocab and meta.get("settings") == settings and width_ok:
+        return Vocab(tuple(saved), ts.ids.shape[1]), ts
+    return None
+
+
+def _labels(table, properties, cols, computed, encoded) -> np.ndarray:
+    """Property labels, one row per molecule: numbers from the file's columns or the values computed while
+    encoding; NaN where missing."""
+    import pandas as pd
+
+    props = np.full((len(encoded), len(properties)), np.nan, dtype=np.float32)
+    for j, name in enumerate(properties):
+        if name in cols:
+            props[:, j] = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float64)
+        else:
+            k = computed.index(name)
+            props[:, j] = [r[3][k] for r in encoded]
+    props[~np.isfinite(props)] = np.nan
+    return props
+
+
+def _check_labels(ts: data.TokenizedSet, properties, log) -> None:
+    seen = np.isfinite(ts.props).sum(0)
+    log("property labels present: " + ", ".join(f"{n} {int(c)}/{len(ts)}" for n, c in zip(properties, seen)))
+    if (seen < 2).any():
+        raise TrainError("property " + ", ".join(n for n, c in zip(properties, seen) if c < 2)
+                         + " has fewer than 2 values in the usable rows")
 
 
 def _fit_vocab(vocab: Vocab, good: list[str], max_len: int, extend: bool, data_path, log) -> Vocab:

@@ -75,3 +75,25 @@ def test_write_table_is_atomic_and_checks_paths(tmp_path):
         data.write_table(df, tmp_path / "nope" / "o.csv")
     with pytest.raises(data.DataError, match="unsupported output type"):
         data.write_table(df, tmp_path / "o.xlsx")
+
+
+def test_prepare_in_two_processes_equals_one_and_is_reused(tmp_path):
+    """Encoding in worker processes (more than one chunk of 5,000) gives the same ids, labels and counts of
+    skipped rows as one process; a second call with the same file and settings reuses the prepared data."""
+    from tests.conftest import moses_head
+
+    from molvae.prepare import prepare
+
+    smiles = moses_head(5200) + ["not a smiles", "C1CC"]
+    src = tmp_path / "m.csv"
+    src.write_text("SMILES\n" + "\n".join(smiles) + "\n")
+    one_vocab, one = prepare(src, tmp_path / "one", workers=1, log=lambda m: None, properties=("qed",))
+    logs = []
+    two_vocab, two = prepare(src, tmp_path / "two", workers=2, log=logs.append, properties=("qed",))
+    assert one_vocab.tokens == two_vocab.tokens and np.array_equal(one.ids, two.ids)
+    assert np.allclose(one.props, two.props, equal_nan=True) and one.skipped == two.skipped
+    assert len(one) == 5200 and sum(one.skipped.values()) == 2
+    assert 0 < np.nanmin(one.props) < np.nanmax(one.props) <= 1  # QED labels computed while encoding
+    again = []
+    vocab, ts = prepare(src, tmp_path / "two", workers=2, log=again.append, properties=("qed",))
+    assert again == [f"prepared data from {tmp_path / 'two' / 'prepared'}"] and np.array_equal(ts.ids, two.ids)

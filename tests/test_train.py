@@ -149,7 +149,7 @@ def test_grown_vocabulary_keeps_what_the_model_knew(tiny_model):
     parent = vae.vocab.index["[C]"]
     grown = grow_vocab(vae.model, old + 2, vae.vocab.max_len + 10, {old: parent})
     assert grown.cfg.vocab_size == old + 2 and grown.cfg.max_len == vae.vocab.max_len + 10
-    ids, lengths = torch.tensor([[parent, parent, 2]]), torch.tensor([3])
+    ids = torch.tensor([[parent, parent, 2]])
     z = torch.zeros(1, vae.model.cfg.latent_dim)
     with torch.no_grad():
         a, b = vae.model.decode_logits(z, ids), grown.decode_logits(z, ids)

@@ -63,6 +63,11 @@ def cmd_sample(args) -> int:
 
 
 def register(sub) -> None:
+    _sample_parser(sub)
+    _fit_prior_parser(sub)
+
+
+def _sample_parser(sub) -> None:
     p = sub.add_parser("sample", help="sample molecules from the prior")
     p.add_argument("-n", type=positive("-n"), default=10, help="number of molecules (default 10)")
     add_model(p)
@@ -107,6 +112,8 @@ def register(sub) -> None:
                    help="where latents come from: the model's learned prior (auto: when it has one) or N(0, I)")
     p.set_defaults(func=cmd_sample)
 
+
+def _fit_prior_parser(sub) -> None:
     p = sub.add_parser("fit-prior", help="fit a learned prior (a Gaussian mixture over the training molecules'"
                                          " latents) and save it in the model directory")
     add_model(p)
