@@ -107,10 +107,15 @@ class Retrainer:
             search.z0 = z0.astype(np.float64)
 
 
-def check_quantized(vae) -> None:
-    """An int8 model cannot be fine-tuned."""
+def can_finetune(vae) -> bool:
+    """Whether retraining can fine-tune this model: an int8-quantized one cannot."""
     from ..model import is_quantized
 
-    if is_quantized(vae.model):
+    return not is_quantized(vae.model)
+
+
+def check_quantized(vae) -> None:
+    """An int8 model cannot be fine-tuned."""
+    if not can_finetune(vae):
         raise OptimizeError("retraining fine-tunes the model, which an int8-quantized model cannot do: load it"
                             " without --int8")

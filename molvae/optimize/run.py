@@ -12,7 +12,7 @@ from .bo import bo
 from .gradient import gradient
 from .oracle import Archive, OptimizeError, OptimizeResult, Oracle, Search, top_auc
 from .retrain import OPTIONS as RETRAIN_OPTIONS
-from .retrain import Retrainer, check_quantized
+from .retrain import Retrainer, can_finetune, check_quantized
 
 
 def prior_sampling(search: Search, max_stall: int = 20) -> str:
@@ -117,10 +117,8 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
         similarity_min = 0.4
     obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options,
                                retrain_every, retrain_options)
-    from ..model import is_quantized
-
     requested = method
-    method, retrain_every = resolve(method, start, retrain_every, can_finetune=not is_quantized(vae.model))
+    method, retrain_every = resolve(method, start, retrain_every, can_finetune=can_finetune(vae))
     learner = retrainer(method, retrain_every, retrain_options)
     if learner is not None:
         check_quantized(vae)
