@@ -230,18 +230,11 @@ class MolVAE:
         them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
         batch); the molecules are the same as with workers=1.
         """
-        if rerank < 1:
-            raise ValueError("rerank must be at least 1")
-        if rerank > 1 and keep_invalid:
-            raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
+        _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid)
         if rerank > 1:
             return _rerank(self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
                                        max_draws * rerank, relaxed, progress=progress, prior=prior,
                                        filters=filters, workers=workers), n)
-        if n < 0:
-            raise ValueError("n must not be negative")
-        if temperature <= 0 or latent_scale <= 0:
-            raise ValueError("temperature and latent_scale must be positive")
         draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:
             greedy = learned
@@ -259,16 +252,7 @@ class MolVAE:
         with SmilesDecoding(workers if n > self.batch_size else 1, relaxed) as dec:
             for selfies, ll, decoded in self._decoded_rounds(n, more, max_draws, draw, gen, dec, greedy, temperature):
                 drawn += len(selfies)
-                for s, l, smi in zip(selfies, ll, decoded):
-                    if smi is None:
-                        if not keep_invalid:
-                            discarded["empty" if not s else "rejected by RDKit"] += 1
-                            continue
-                    elif filters is not None and not filters(chem.to_mol(smi)):
-                        discarded["failed the filters"] += 1
-                        continue
-                    rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None,
-                                 "loglik": round(float(l), 4)})
+                rows += _kept_rows(selfies, ll, decoded, keep_invalid, filters, discarded)
                 bar.update(min(len(rows), n) - bar.n)
         bar.close()
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
@@ -358,6 +342,31 @@ class MolVAE:
         if seqs[0] is None:
             raise ValueError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
         return self._encode_ids(seqs)[0][0], canon
+
+
+def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool) -> None:
+    if rerank < 1:
+        raise ValueError("rerank must be at least 1")
+    if rerank > 1 and keep_invalid:
+        raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
+    if n < 0:
+        raise ValueError("n must not be negative")
+    if temperature <= 0 or latent_scale <= 0:
+        raise ValueError("temperature and latent_scale must be positive")
+
+
+def _kept_rows(selfies: list, loglik, smiles: list, keep_invalid: bool, filters, discarded: Counter) -> list:
+    """The rows one decoded batch adds to a sample; what it leaves out is counted in discarded by reason: draws
+    RDKit rejected (kept as invalid rows with keep_invalid) and molecules that fail the filters."""
+    rows = []
+    for s, ll, smi in zip(selfies, loglik, smiles):
+        if smi is None and not keep_invalid:
+            discarded["empty" if not s else "rejected by RDKit"] += 1
+        elif smi is not None and filters is not None and not filters(chem.to_mol(smi)):
+            discarded["failed the filters"] += 1
+        else:
+            rows.append({"smiles": smi or "", "selfies": s, "valid": smi is not None, "loglik": round(float(ll), 4)})
+    return rows
 
 
 def _rerank(pool: pd.DataFrame, n: int) -> pd.DataFrame:
