@@ -514,6 +514,9 @@ def main(argv=None) -> int:
     found = [re.match(r"(.+?)__(.+)__b(\d+)__s\d+\.json$", p.name) for p in out_dir.glob("*.json")]
     found = [m.groups() for m in found if m]
     budgets = sorted({int(b) for _, _, b in found}, key=lambda b: (b != args.budget, -b))
+    if args.readme and args.budget not in budgets:
+        print(f"--readme: no {args.budget:,}-call results in {out_dir}; README.md left as it is", file=sys.stderr)
+        return 2
     # the tables hold every run on file, not only this invocation's: PMO's task order, then the methods
     order = list(dict.fromkeys(DEFAULT_TASKS + list(PUBLISHED))) + sorted({t for t, _, _ in found} - set(PUBLISHED))
     all_tasks = [t for t in order if any(t == f[0] for f in found)]
@@ -523,7 +526,7 @@ def main(argv=None) -> int:
     (RESULTS / "pmo.md").write_text("# PMO benchmark: top-10 AUC of molvae's latent optimizers\n\n"
                                     + "\n".join(sections) + "\n" + check)
     print(f"wrote {RESULTS / 'pmo.md'}", flush=True)
-    if args.readme and args.budget in budgets:
+    if args.readme:
         copy_to_readme(sections[budgets.index(args.budget)], ROOT / "README.md")
         print(f"copied the {args.budget:,}-call table into {ROOT / 'README.md'}", flush=True)
     return 0
