@@ -149,6 +149,12 @@ def _model_label(spec: str) -> str:
     return spec.partition("@")[2] or _MODEL or "default"
 
 
+def file_spec(spec: str) -> str:
+    """The spec as results files name it: a model given as a path (gradient@training/zinc/checkpoint) has its
+    slashes turned into dashes (gradient@training-zinc-checkpoint); the run's JSON keeps the path itself."""
+    return spec.replace("/", "-")
+
+
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
@@ -174,7 +180,7 @@ def run_one(job) -> str:
     res = optimize(vae, task, budget, method=name, seed=seed, **extra)
     best = res.best(10)
     _write_json(Path(path), {
-        "task": task, "method": method, "seed": seed, "budget": budget, "summary": res.summary,
+        "task": task, "method": file_spec(method), "model_path": _model_label(method), "seed": seed, "budget": budget, "summary": res.summary,
         "top10": [[s, round(float(v), 4)] for s, v in zip(best["smiles"], best["score"])],
         "curve_top10": _curve(res.log["score"].to_numpy(float)),
         "wall_seconds": round(time.time() - t, 1), "molvae": molvae.__version__,
@@ -505,7 +511,7 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = [t for t in args.tasks.split(",") if t]
     if not args.table_only:
-        jobs = [(t, m, s, args.budget, str(out_dir / f"{t}__{m}__b{args.budget}__s{s}.json"))
+        jobs = [(t, m, s, args.budget, str(out_dir / f"{t}__{file_spec(m)}__b{args.budget}__s{s}.json"))
                 for s in seeds for t in tasks for m in methods]
         todo = [j for j in jobs if not Path(j[-1]).exists()]
         print(f"{len(jobs) - len(todo)} runs already done, {len(todo)} to run", flush=True)
@@ -514,6 +520,9 @@ def main(argv=None) -> int:
     found = [re.match(r"(.+?)__(.+)__b(\d+)__s\d+\.json$", p.name) for p in out_dir.glob("*.json")]
     found = [m.groups() for m in found if m]
     budgets = sorted({int(b) for _, _, b in found}, key=lambda b: (b != args.budget, -b))
+    if args.readme and args.budget not in budgets:
+        print(f"--readme: no {args.budget:,}-call results in {out_dir}; README.md left as it is", file=sys.stderr)
+        return 2
     # the tables hold every run on file, not only this invocation's: PMO's task order, then the methods
     order = list(dict.fromkeys(DEFAULT_TASKS + list(PUBLISHED))) + sorted({t for t, _, _ in found} - set(PUBLISHED))
     all_tasks = [t for t in order if any(t == f[0] for f in found)]
@@ -523,7 +532,7 @@ def main(argv=None) -> int:
     (RESULTS / "pmo.md").write_text("# PMO benchmark: top-10 AUC of molvae's latent optimizers\n\n"
                                     + "\n".join(sections) + "\n" + check)
     print(f"wrote {RESULTS / 'pmo.md'}", flush=True)
-    if args.readme and args.budget in budgets:
+    if args.readme:
         copy_to_readme(sections[budgets.index(args.budget)], ROOT / "README.md")
         print(f"copied the {args.budget:,}-call table into {ROOT / 'README.md'}", flush=True)
     return 0

@@ -7,9 +7,9 @@ removed where the model has no stereo tokens), whether inversion (MolVAE.invert)
 it, and the best score molvae's runs reached on the task (benchmarks/results/pmo/, 10,000 calls, any method and
 seed; 1.0 for a rediscovery task means the target was found).
 
-    python benchmarks/pmo_reach.py [--model default]
+    python benchmarks/pmo_reach.py [--model default] [--name pmo_reach]
 
-Writes benchmarks/results/pmo_reach.json and .md.
+Writes benchmarks/results/NAME.json and .md.
 """
 import argparse
 import glob
@@ -37,16 +37,21 @@ TARGETS = {  # task: the molecule its similarity term points at
 }
 
 
-def best_found(task: str) -> float | None:
+def best_found(task: str, model: str) -> float | None:
+    """The best score any 10,000-call run on ``model`` reached on the task (runs on another model say
+    METHOD@MODEL in their file name, with a path's slashes as dashes: benchmarks/pmo.py)."""
     name = task.split(" ")[0]
-    tops = [json.loads(Path(p).read_text())["top10"][0][1]
-            for p in glob.glob(str(ROOT / "benchmarks" / "results" / "pmo" / f"{name}__*__b10000__s*.json"))]
+    runs = glob.glob(str(ROOT / "benchmarks" / "results" / "pmo" / f"{name}__*__b10000__s*.json"))
+    label = model.replace("/", "-")
+    ours = [p for p in runs if (Path(p).name.split("__")[1].partition("@")[2] or "default") == label]
+    tops = [json.loads(Path(p).read_text())["top10"][0][1] for p in ours]
     return max(tops) if tops else None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="default")
+    ap.add_argument("--name", default="pmo_reach", help="results file name (benchmarks/results/NAME.json, .md)")
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
     rec = vae.reconstruct(list(TARGETS.values()))
@@ -57,10 +62,10 @@ def main() -> None:
         rows.append({"task": task, "target": smi, "mw": round(Descriptors.MolWt(chem.to_mol(smi)), 1),
                      "encodable": not r["error"], "why_not": r["error"], "stereo_removed": bool(r["stereo_removed"]),
                      "mu_decodes_back": bool(r["recon_exact"]), "inversion_decodes_back": inverted,
-                     "invert_seconds": round(time.time() - t, 1), "best_score_found": best_found(task)})
+                     "invert_seconds": round(time.time() - t, 1), "best_score_found": best_found(task, args.model)})
         print(rows[-1], flush=True)
     res = {"model": args.model, "rows": rows, **record({args.model: vae})}
-    out = ROOT / "benchmarks" / "results" / "pmo_reach"
+    out = ROOT / "benchmarks" / "results" / args.name
     out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
     lines = [f"# Can the {args.model} model produce each PMO task's target molecule?", "",
              "| task | target MW | encodable | mu decodes back | inversion decodes back | best score found (10k calls) |",
