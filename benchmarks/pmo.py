@@ -284,7 +284,8 @@ Reproduce: `{command}`
     return text
 
 
-README_LABELS = {"molvae gradient+rt500": "molvae auto (gradient, retraining every 500 calls)"}
+README_LABELS = {"molvae gradient+rt500": "molvae auto (gradient, retraining every 500 calls)",
+                 "molvae gradient+rt500@training-zinc-checkpoint": "molvae auto on the stage-1 zinc checkpoint"}
 
 
 def copy_to_readme(section: str, readme: Path) -> None:
