@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pmo import file_spec  # noqa: E402
 from provenance import markdown_line, record  # noqa: E402
 
 from rdkit.Chem import Descriptors  # noqa: E402
@@ -42,7 +43,7 @@ def best_found(task: str, model: str) -> float | None:
     METHOD@MODEL in their file name, with a path's slashes as dashes: benchmarks/pmo.py)."""
     name = task.split(" ")[0]
     runs = glob.glob(str(ROOT / "benchmarks" / "results" / "pmo" / f"{name}__*__b10000__s*.json"))
-    label = model.replace("/", "-")
+    label = file_spec(model)
     ours = [p for p in runs if (Path(p).name.split("__")[1].partition("@")[2] or "default") == label]
     tops = [json.loads(Path(p).read_text())["top10"][0][1] for p in ours]
     return max(tops) if tops else None
