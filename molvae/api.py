@@ -188,7 +188,7 @@ class MolVAE:
 
     # -- sampling --------------------------------------------------------------------------------------
     def _decoded_rounds(self, first: int, more, max_draws: int, draw, gen, dec, greedy, temperature):
-        """(z, selfies, loglik, smiles) batches in draw order: a round of ``first`` draws, then, each time a round
+        """(selfies, loglik, smiles) batches in draw order: a round of ``first`` draws, then, each time a round
         has been taken in, a round of more() draws, until more() is 0 or max_draws are drawn. The GRU decodes
         the next batch while ``dec`` turns earlier ones into SMILES; batch sizes depend only on what finished
         rounds gave, so the molecules are the same however many processes turn SELFIES into SMILES."""
@@ -196,21 +196,20 @@ class MolVAE:
         while True:
             while left > 0 and scheduled < max_draws and len(pending) < dec.depth:
                 k = min(self.batch_size, left, max_draws - scheduled)
-                z = draw(k, gen)
-                selfies, ll = self.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
-                pending.append((z, selfies, ll, dec.submit(selfies)))
+                selfies, ll = self.decode_selfies(draw(k, gen), greedy=greedy, temperature=temperature, generator=gen)
+                pending.append((selfies, ll, dec.submit(selfies)))
                 scheduled, left = scheduled + k, left - k
             if not pending:
                 return
-            z, selfies, ll, smiles = pending.popleft()
-            yield z, selfies, ll, smiles.result()
+            selfies, ll, smiles = pending.popleft()
+            yield selfies, ll, smiles.result()
             if not pending and left == 0:
                 left = more()
 
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
                relaxed: bool | None = None, rerank: int = 1, progress: bool = False, prior: str = "auto",
-               filters=None, workers: int = 1, backtrack: int | None = None) -> pd.DataFrame:
+               filters=None, workers: int = 1) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
@@ -223,10 +222,7 @@ class MolVAE:
         valence rules, so that decoder mistakes are rejected by RDKit instead of repaired (more draws,
         more realistic molecules); None (default): relaxed when decoding greedily from a learned prior (FCD
         0.61 against 1.10 at 30,000 samples, about 1.2 draws per molecule: benchmarks/results/quality_30000*),
-        strict otherwise. backtrack K (greedy relaxed decoding only): a decode RDKit rejects is mended instead
-        of drawn again (molvae.repair: the token that broke the molecule is forbidden and the decoder carries
-        on from the same latent, up to K times, then SELFIES's own rules), so every latent gives a molecule;
-        None (default): BACKTRACK_ROUNDS when decoding greedily under relaxed rules, else 0. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
+        strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
         as many molecules and keeps the n with the highest decoder log-likelihood per token (in draw order):
         likelihood re-ranking. progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
@@ -238,49 +234,32 @@ class MolVAE:
         if rerank > 1:
             return _rerank(self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
                                        max_draws * rerank, relaxed, progress=progress, prior=prior,
-                                       filters=filters, workers=workers, backtrack=backtrack), n)
+                                       filters=filters, workers=workers), n)
         draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:
             greedy = learned
         if relaxed is None:
             relaxed = greedy and learned
-        backtrack = _backtrack_rounds(backtrack, greedy, relaxed)
         import secrets
 
         from tqdm import tqdm
 
         gen = self._generator(seed if seed is not None else secrets.randbits(63))
-        rows, drawn, discarded, mended = [], 0, Counter(), Counter()
+        rows, drawn, discarded = [], 0, Counter()
         max_draws = max_draws or max(10 * n, 1000)
         bar = tqdm(total=n, desc="sample", unit="mol", disable=None if progress else True, mininterval=1)
         more = (lambda: 0) if keep_invalid else (lambda: n - len(rows))
         with SmilesDecoding(workers if n > self.batch_size else 1, relaxed) as dec:
-            for z, selfies, ll, decoded in self._decoded_rounds(n, more, max_draws, draw, gen, dec, greedy,
-                                                                temperature):
+            for selfies, ll, decoded in self._decoded_rounds(n, more, max_draws, draw, gen, dec, greedy, temperature):
                 drawn += len(selfies)
-                if backtrack:
-                    selfies, ll, decoded = self._mend(z, selfies, ll, decoded, backtrack, mended)
                 rows += _kept_rows(selfies, ll, decoded, keep_invalid, filters, discarded)
                 bar.update(min(len(rows), n) - bar.n)
         bar.close()
         df = pd.DataFrame(rows[:n] if not keep_invalid else rows, columns=["smiles", "selfies", "valid", "loglik"])
         df.attrs.update(drawn=drawn, discarded=dict(discarded),  # with keep_invalid nothing is discarded
                         prior="learned" if learned else "standard", greedy=greedy,
-                        relaxed=relaxed, backtrack=backtrack, mended=dict(mended))
+                        relaxed=relaxed)
         return df
-
-    def _mend(self, z, selfies: list, ll, smiles: list, rounds: int, mended: Counter):
-        """A decoded batch with its RDKit-rejected draws mended by repair.mend; counts how in ``mended``."""
-        bad = [i for i, (s, smi) in enumerate(zip(selfies, smiles)) if smi is None and s]
-        if not bad:
-            return selfies, ll, smiles
-        from .repair import mend
-
-        selfies, ll, smiles = list(selfies), np.array(ll, dtype=np.float64), list(smiles)
-        for i, (s, smi, lik, tries) in zip(bad, mend(self, z[bad], [selfies[i] for i in bad], ll[bad], rounds)):
-            selfies[i], smiles[i], ll[i] = s, smi, lik
-            mended["backtracked" if tries else "read under strict rules"] += 1
-        return selfies, ll, smiles
 
     @property
     def prior(self):
@@ -374,19 +353,6 @@ def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: 
         raise ValueError("n must not be negative")
     if temperature <= 0 or latent_scale <= 0:
         raise ValueError("temperature and latent_scale must be positive")
-
-
-BACKTRACK_ROUNDS = 3  # benchmarks/results/backtrack*.md
-
-
-def _backtrack_rounds(backtrack: int | None, greedy: bool, relaxed: bool) -> int:
-    if backtrack is None:
-        return BACKTRACK_ROUNDS if greedy and relaxed else 0
-    if backtrack < 0:
-        raise ValueError("backtrack must not be negative")
-    if backtrack and not (greedy and relaxed):
-        raise ValueError("backtrack mends greedy decodes under relaxed rules (greedy and relaxed decoding)")
-    return backtrack
 
 
 def _kept_rows(selfies: list, loglik, smiles: list, keep_invalid: bool, filters, discarded: Counter) -> list:

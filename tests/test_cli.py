@@ -43,8 +43,6 @@ def test_reconstruct_keeps_every_row(tmp_path, tiny_model, capsys):
     (["sample", "-n", "0"], "-n must be positive"),
     (["sample", "-n", "-3"], "-n must be positive"),
     (["sample", "--temperature", "0"], "--temperature must be a positive number"),
-    (["sample", "--backtrack", "-1"], "--backtrack must be at least 0, got -1"),
-    (["sample", "--backtrack", "2", "--strict"], "backtrack mends greedy decodes under relaxed rules"),
     (["sample", "--model", "/nonexistent/model"], "model not found"),
     (["sample", "-o", "/nonexistent/dir/out.csv"], "output directory does not exist"),
     (["reconstruct", "/nonexistent.csv", "-o", "x.csv"], "file not found"),

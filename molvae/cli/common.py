@@ -16,26 +16,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def whole(name, least: int):
-    """An argparse type: a whole number >= least."""
+def positive(name):
+    """An argparse type: a whole number > 0."""
     def parse(text):
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
-        if v < least:
-            raise argparse.ArgumentTypeError(f"{name} must be {'positive' if least == 1 else f'at least {least}'},"
-                                             f" got {v}")
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {v}")
         return v
     return parse
-
-
-def positive(name):
-    return whole(name, 1)
-
-
-def non_negative(name):
-    return whole(name, 0)
 
 
 def float_arg(name, ok, requirement):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from .common import add_model, load, non_negative, positive, positive_float, report
+from .common import add_model, load, positive, positive_float, report
 
 
 def _draw(args, vae, conditions, filters):
@@ -18,7 +18,7 @@ def _draw(args, vae, conditions, filters):
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
                       seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
                       progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws,
-                      workers=args.workers, backtrack=args.backtrack)
+                      workers=args.workers)
 
 
 def cmd_sample(args) -> int:
@@ -96,10 +96,6 @@ def _sample_parser(sub) -> None:
                              " greedy decoding")
     strict.add_argument("--strict", dest="relaxed", action="store_false", default=None,
                         help="SELFIES's own valence rules: every decode is kept (the default otherwise)")
-    p.add_argument("--backtrack", type=non_negative("--backtrack"), default=None, metavar="K",
-                   help="with greedy relaxed decoding (the default): mend a decode RDKit rejects by forbidding the"
-                        " token that broke it and decoding on from the same latent, up to K times, then reading it"
-                        " under SELFIES's own rules, so every draw gives a molecule (default 3; 0: draw again)")
     p.add_argument("--rerank", type=positive("--rerank"), default=1,
                    help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
