@@ -153,11 +153,13 @@ class VAE(nn.Module):
     # -- generation ------------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, z: torch.Tensor, greedy: bool = False, temperature: float = 1.0,
-                 generator: torch.Generator | None = None, max_len: int | None = None):
+                 generator: torch.Generator | None = None, max_len: int | None = None,
+                 forced: torch.Tensor | None = None, banned: torch.Tensor | None = None):
         """Decode a batch of latents. Returns (ids (B, T) with <eos>/padding, log-likelihood (B,)).
 
-        Finished sequences leave the batch, so the cost follows the live sequences, and the loop ends as
-        soon as every sequence has produced <eos>.
+        forced (B, T') holds tokens to write instead of choosing (-1: choose); banned (B, T', V) marks tokens
+        that may not be chosen at a step (molvae.repair uses both). Finished sequences leave the batch, so the
+        cost follows the live sequences, and the loop ends as soon as every sequence has produced <eos>.
         """
         max_len = max_len or self.cfg.max_len
         n, dev = z.shape[0], z.device
@@ -175,11 +177,15 @@ class VAE(nn.Module):
             logits[:, BOS] = float("-inf")
             if t == max_len - 1:  # force an end at the length limit
                 logits[:, EOS + 1:] = float("-inf")
+            if banned is not None and t < banned.shape[1]:
+                logits[banned[live, t]] = float("-inf")
             logp = F.log_softmax(logits, dim=-1)
             if greedy:
                 nxt = logp.argmax(-1)
             else:
                 nxt = torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)[:, 0]
+            if forced is not None and t < forced.shape[1]:
+                nxt = torch.where(forced[live, t] >= 0, forced[live, t], nxt)
             ids[live, t] = nxt
             loglik[live] += logp.gather(1, nxt[:, None])[:, 0]
             keep = nxt != EOS

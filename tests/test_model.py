@@ -47,6 +47,22 @@ def test_forward_shapes_and_generation_stops():
     assert torch.equal(m.generate(z, generator=g1)[0], m.generate(z, generator=g2)[0])
 
 
+def test_generation_writes_forced_tokens_and_never_a_banned_one():
+    """generate(forced=, banned=): what benchmarks/backtrack.py uses to make the decoder carry on from a prefix
+    with one choice forbidden."""
+    m = small()
+    z = torch.randn(6, 4)
+    ids, _ = m.generate(z, greedy=True)
+    banned = torch.zeros(6, 20, 12, dtype=torch.bool)
+    banned[torch.arange(6), 0, ids[:, 0]] = True
+    other, _ = m.generate(z, greedy=True, banned=banned)
+    assert (other[:, 0] != ids[:, 0]).all()
+    forced = torch.full((6, 20), -1, dtype=torch.long)
+    forced[:, :4] = torch.tensor([3, 4, 5, 6])
+    pushed, ll = m.generate(z, greedy=True, forced=forced)
+    assert (pushed[:, :4] == torch.tensor([3, 4, 5, 6])).all() and (ll < 0).all()
+
+
 def test_free_bits_and_active_units():
     kl = torch.tensor([[0.01, 2.0, 0.5], [0.03, 4.0, 0.5]])
     assert abs(kl_loss(kl, 0.0).item() - (0.02 + 3.0 + 0.5)) < 1e-6
