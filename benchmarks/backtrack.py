@@ -18,12 +18,11 @@ draws; FCD from 5,000 samples reads higher than from 30,000. Writes benchmarks/r
 provenance fields of benchmarks/provenance.py) and <name>.md.
 """
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
-from provenance import markdown_line, record
+from provenance import markdown_line, record, save
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ("valid", "fcd", "snn", "filters", "novelty", "intdiv1")
@@ -128,11 +127,7 @@ def main():
         res["rows"].append(measure(vae, z, selfies, relaxed, rounds, train))
         print(res["rows"][-1], flush=True)
     res.update(prov)
-    out = ROOT / "benchmarks" / "results"
-    (out / f"{args.name}.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
-    text = markdown(res)
-    (out / f"{args.name}.md").write_text(text)
-    print(text, end="")
+    save(args.name, res, markdown(res))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ draws are from N(0, I) with tokens drawn from the softmax; --prior learned --dec
 setting, with the provenance fields of benchmarks/provenance.py) and, from it, <name>.md.
 """
 import argparse
-import json
 from pathlib import Path
 
-from provenance import markdown_line, record
+from provenance import markdown_line, record, save
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,12 +64,7 @@ def main():
             "heavy_atoms": heavy, "aromatic_share": arom, "fcd": metrics.fcd(gen, "moses_test")})
         print(res["rows"][-1], flush=True)
     res.update(prov)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{args.name}.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
-    text = markdown(res)
-    (out / f"{args.name}.md").write_text(text)
-    print(text, end="")
+    save(args.name, res, markdown(res))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from provenance import markdown_line, record
+from provenance import markdown_line, record, save
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["Valid", "Unique@10k", "FCD/Test", "FCD/TestSF", "SNN/Test", "Frag/Test", "Scaf/Test", "IntDiv",
@@ -117,11 +117,7 @@ def main():
                relaxed=df.attrs["relaxed"], rerank=args.rerank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
     res.update(prov)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
-    text = markdown(res)
-    (out / f"{name}.md").write_text(text)
-    print(text, end="")
+    save(name, res, markdown(res))
 
 
 def markdown(res: dict) -> str:

@@ -18,6 +18,7 @@ the commit that added the file, its date, the weights bundled at that commit; ma
 """
 import datetime
 import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -94,3 +95,12 @@ def markdown_line(res: dict) -> str:
     cores = res.get("cores", res.get("cpus"))
     return (f"Provenance: weights sha256 {weights}; commit {c}; cores {cores if cores else 'not recorded'};"
             f" date {res.get('date') or 'not recorded'}.")
+
+
+def save(name: str, res: dict, text: str) -> None:
+    """Write benchmarks/results/<name>.json (res) and <name>.md (text), and print the text."""
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(res, indent=2, default=float) + "\n")
+    (out / f"{name}.md").write_text(text)
+    print(text, end="")

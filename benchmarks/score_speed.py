@@ -17,7 +17,6 @@ the .md table.
 """
 import argparse
 import gzip
-import json
 import multiprocessing
 import os
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from provenance import markdown_line, record
+from provenance import markdown_line, record, save
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,12 +154,7 @@ def main():
         res["rows"]["big_no_model"] = {"rows": args.big, "seconds": round(t_big, 1), "peak_rss_mib": round(mem_big)}
     res.update(prov)
     name = "score_memory" if args.only_big else "score_speed"
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(res, indent=2) + "\n")
-    text = markdown(res)
-    (out / f"{name}.md").write_text(text)
-    print(text, end="")
+    save(name, res, markdown(res))
 
 
 LABELS = {"serial": "plain serial RDKit loop, same columns, {n} MOSES test molecules",

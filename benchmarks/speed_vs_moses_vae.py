@@ -23,7 +23,6 @@ its published validity (0.9767).
 Writes benchmarks/results/speed_vs_moses_vae.json (every rate, with the provenance fields of
 benchmarks/provenance.py for both bundled models) and, from it, speed_vs_moses_vae.md.
 """
-import json
 import os
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from torch import nn
 from molvae import data
 from molvae.api import MolVAE
 from molvae.train import read_metrics
-from provenance import markdown_line, record
+from provenance import markdown_line, record, save
 
 ROOT = Path(__file__).resolve().parent.parent
 MOSES_VAE_VALIDITY = 0.9767
@@ -169,12 +168,7 @@ def main():
            "sample_batch_size": 1024, "sample_workers": workers, "sample_valid_per_s": rates,
            "cold_start_seconds": round(cold, 2), "help_seconds": round(help_s, 3)}
     res.update(prov)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "speed_vs_moses_vae.json").write_text(json.dumps(res, indent=2) + "\n")
-    text = markdown(res)
-    (out / "speed_vs_moses_vae.md").write_text(text)
-    print(text, end="")
+    save("speed_vs_moses_vae", res, markdown(res))
 
 
 def markdown(res: dict) -> str:
