@@ -158,8 +158,9 @@ class VAE(nn.Module):
         """Decode a batch of latents. Returns (ids (B, T) with <eos>/padding, log-likelihood (B,)).
 
         forced (B, T') holds tokens to write instead of choosing (-1: choose); banned (B, T', V) marks tokens
-        that may not be chosen at a step (molvae.repair uses both). Finished sequences leave the batch, so the
-        cost follows the live sequences, and the loop ends as soon as every sequence has produced <eos>.
+        that may not be chosen at a step (benchmarks/backtrack.py uses both). Finished sequences leave the
+        batch, so the cost follows the live sequences, and the loop ends as soon as every sequence has produced
+        <eos>.
         """
         max_len = max_len or self.cfg.max_len
         n, dev = z.shape[0], z.device
