@@ -19,12 +19,10 @@ provenance fields of benchmarks/provenance.py) and <name>.md.
 """
 import argparse
 import time
-from pathlib import Path
 
 import torch
 from provenance import markdown_line, record, save
 
-ROOT = Path(__file__).resolve().parent.parent
 KEYS = ("valid", "fcd", "snn", "filters", "novelty", "intdiv1")
 
 

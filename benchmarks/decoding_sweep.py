@@ -11,11 +11,8 @@ draws are from N(0, I) with tokens drawn from the softmax; --prior learned --dec
 setting, with the provenance fields of benchmarks/provenance.py) and, from it, <name>.md.
 """
 import argparse
-from pathlib import Path
 
 from provenance import markdown_line, record, save
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def markdown(res: dict) -> str:
