@@ -32,9 +32,7 @@ def main():
     vae = MolVAE.load(args.model)
     prior, gen = vae.prior, torch.Generator().manual_seed(1)
     k = prior.components
-    comp = torch.multinomial(prior.weights.float(), args.n, replacement=True, generator=gen)
-    eps = torch.randn(args.n, prior.dim, generator=gen).double()
-    z = (prior.means[comp] + torch.exp(0.5 * prior.log_vars[comp]) * eps).float()
+    z, comp = prior.sample_with_components(args.n, gen)
     selfies, _ = vae.decode_selfies(z, greedy=True)
     rejected = np.array([s is None for s in smiles_of(selfies, relaxed=True)], dtype=float)
     comp = comp.numpy()

@@ -72,10 +72,15 @@ class GaussianMixture:
     def sample(self, n: int, generator: torch.Generator | None = None, scale: float = 1.0,
                device="cpu") -> torch.Tensor:
         """n latents (float32 on ``device``); ``scale`` multiplies each component's standard deviation."""
+        return self.sample_with_components(n, generator, scale)[0].to(device)
+
+    def sample_with_components(self, n: int, generator: torch.Generator | None = None,
+                               scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """sample()'s n latents (float32, CPU) and the index of the component each was drawn from."""
         comp = torch.multinomial(self.weights.float(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.dim, generator=generator)
         z = self.means[comp] + scale * torch.exp(0.5 * self.log_vars[comp]) * eps.double()
-        return z.float().to(device)
+        return z.float(), comp
 
     @classmethod
     def fit(cls, x: np.ndarray, k: int, iters: int = 200, seed: int = 0, min_var: float = 1e-3,

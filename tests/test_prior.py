@@ -22,6 +22,10 @@ def test_em_recovers_a_known_mixture():
     np.testing.assert_allclose(np.exp(gm.log_vars.numpy()[order]), [[0.25, 0.25], [1, 1]], rtol=0.15)
     z = gm.sample(4000, torch.Generator().manual_seed(1)).numpy()
     assert abs((z[:, 0] < 0).mean() - 2 / 3) < 0.03
+    same, comp = gm.sample_with_components(4000, torch.Generator().manual_seed(1))
+    assert np.array_equal(same.numpy(), z)  # the same draws, with the component each came from
+    left = comp.numpy() == int(np.argmin(gm.means[:, 0].numpy()))
+    assert (z[left, 0] < 0).mean() > 0.99 and (z[~left, 0] > 0).mean() > 0.99
     lp = gm.log_prob(np.array([[-3.0, -3.0], [20.0, 20.0], [np.nan, 0.0]]))
     assert lp[0] > lp[1] and np.isnan(lp[2])
 
