@@ -108,7 +108,7 @@ class VAE(nn.Module):
                 bwd = bwd.gather(1, rev[:, :, None].expand(-1, -1, bwd.shape[-1]))
                 fwd = torch.cat([fwd, bwd], dim=-1)
             inp = fwd
-        mu, logvar = self.to_latent(torch.cat(finals, dim=-1)).chunk(2, dim=-1)
+        mu, logvar = self.to_latent(torch.cat(finals, dim=-1)).float().chunk(2, dim=-1)  # float32 under autocast
         return mu, logvar.clamp(-12.0, 8.0)
 
     @staticmethod

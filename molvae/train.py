@@ -13,7 +13,7 @@ import platform
 import signal
 import sys
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import torch
 
 from . import __version__, checkpoint, data
 from .config import TrainConfig, TrainError, beta_at, parse_properties  # noqa: F401  (re-exported)
+from .device import bf16_autocast
 from .distributed import Dist
 from .model import VAE, ModelConfig, active_units, grow_vocab, kl_loss, kl_per_dim, property_loss
 from .prepare import prepare
@@ -157,8 +158,7 @@ class Trainer:
         self.state = self._restore()
         if dist.main:
             (out / "config.json").write_text(json.dumps({**asdict(cfg), "command": command}, indent=2) + "\n")
-        self.amp = (torch.autocast("cuda", dtype=torch.bfloat16) if cfg.amp and dist.device.type == "cuda"
-                    else nullcontext())
+        self.amp = bf16_autocast(dist.device, cfg.amp)
         self.provenance = self._provenance()
         self.base_meta = checkpoint.read_meta(cfg.init_from)[1] if cfg.freeze_vae else None
         self.base_hashes = checkpoint.load_training_set(cfg.init_from) if cfg.freeze_vae else None

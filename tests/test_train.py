@@ -180,3 +180,35 @@ def test_extend_vocab_teaches_a_model_stereo_and_charges(tmp_path, tiny_model):
     assert MolVAE.load(tmp_path / "b").vocab == grown.vocab
     with pytest.raises(TrainError, match="needs --init-from"):
         train(TrainConfig(data=str(data), out=str(tmp_path / "c"), extend_vocab=True), log=lambda m: None)
+
+
+def test_bf16_autocast_on_cpus_with_bf16_units_and_float32_elsewhere():
+    from molvae.device import bf16_autocast, cpu_has_bf16
+
+    lin = torch.nn.Linear(8, 8)
+    x = torch.randn(4, 8)
+    with bf16_autocast(torch.device("cpu"), True):
+        wanted = lin(x).dtype
+    with bf16_autocast(torch.device("cpu"), False):
+        refused = lin(x).dtype
+    assert wanted == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    assert refused == torch.float32
+
+
+def test_latent_statistics_stay_float32_under_autocast(tiny_model):
+    from molvae.device import bf16_autocast
+
+    vae = MolVAE.load(tiny_model)
+    x, lengths = _ids(vae, ["CCO", "CCN"])
+    with bf16_autocast(torch.device("cpu"), True):
+        nll, kl, mu = vae.model(x, lengths)
+    assert mu.dtype == torch.float32 and kl.dtype == torch.float32
+    assert torch.isfinite(nll).all()
+
+
+def _ids(vae, smiles):
+    from molvae.tokens import pad_batch
+
+    seqs = [vae.vocab.encode(s)[0] for s in smiles]
+    ids, lengths = pad_batch(seqs)
+    return torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(lengths, dtype=torch.long)

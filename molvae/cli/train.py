@@ -120,7 +120,7 @@ def register(sub) -> None:
                         " default), the fast model's (2 x GRU 384, property head), or none (a small 1-layer model)")
     p.add_argument("--nproc", type=positive("--nproc"), default=None,
                    help="train with K processes (DistributedDataParallel, via torchrun)")
-    p.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    p.add_argument("--no-amp", action="store_true", help="train in float32 throughout (default: bfloat16 autocast on CUDA and on CPUs with AMX or AVX-512 BF16)")
     p.add_argument("--freeze-vae", action="store_true",
                    help="with --init-from and --properties: train only the property head")
     p.add_argument("--extend-vocab", action="store_true",
