@@ -1,0 +1,138 @@
+"""The broad model's pilot: short learning curves on a subset of the broad training set, to choose the campaign's
+recipe on validation data carved from the training molecules (never on zinc250k_test, the MOSES test splits or
+the drugs).
+
+    python training/broad/pilot.py [--rows 30000] [--minutes 7] [--runs NAME ...] [--work /tmp/broad_pilot]
+
+1. The broad training file (data/zinc_moses_100k.csv.gz) is prepared with the stage-1 model's vocabulary and split
+   exactly as `molvae train` splits it (seed 0: the first 2,000 rows of the permutation are validation). Stage 1
+   (training/zinc) and the campaign use this same split, so its validation rows are unseen by every run here.
+2. A seeded subset of `--rows` training rows is written out as the pilot's training file.
+3. Each setting (RUNS) trains for `--minutes` on that subset with `molvae train` (which carves its own small
+   validation split and records a learning curve per epoch in its metrics.jsonl).
+4. Every run's last weights are scored on the first 500 validation rows of the full split: exact greedy
+   reconstruction (token for token), NLL, KL and the number of latent dimensions whose mean KL is above twice
+   the free-bits floor.
+Writes training/broad/pilot.json and pilot.md (the learning curves and the held-out figures).
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from provenance import markdown_line, record  # noqa: E402
+
+from molvae import checkpoint, data, tokens  # noqa: E402
+from molvae.prepare import prepare  # noqa: E402
+from molvae.train import read_metrics, validate  # noqa: E402
+
+STAGE1 = "training/zinc/checkpoint"
+PROPERTIES = ("qed", "logp", "sa", "plogp", "tpsa", "mw")
+COMMON = ["--properties", ",".join(PROPERTIES), "--batch-size", "128", "--lr", "0.0003",
+          "--kl-schedule", "constant", "--free-bits", "0.1", "--recon-eval", "300",
+          "--checkpoint-minutes", "60", "--epochs", "50"]
+RUNS = {  # name -> flags: fine-tuning stage 1 at three KL weights, and the same architecture from scratch
+    "ft_beta0.25": ["--init-from", STAGE1, "--beta", "0.25"],
+    "ft_beta0.1": ["--init-from", STAGE1, "--beta", "0.1"],
+    "ft_beta0.05": ["--init-from", STAGE1, "--beta", "0.05"],
+    "scratch_beta0.1": ["--beta", "0.1", "--dec-layers", "3", "--dec-hidden", "512",
+                        "--latent-dim", "64"],
+}
+
+
+def split(data: str, prepared_in: Path):
+    """The full file prepared as the campaign's `molvae train` prepares it (stage 1's vocabulary, the recipe's
+    property labels; reused by the campaign when prepared_in is its --out), and its (validation, training)
+    rows as molvae train carves them (molvae/train.py: Trainer._load_data)."""
+    _, vocab, _ = checkpoint.load_model(ROOT / STAGE1)
+    vocab, ts = prepare(data, prepared_in, None, vocab, 0, 2, print, PROPERTIES, extend=True)
+    perm = np.random.default_rng(0).permutation(len(ts))
+    n_val = min(2000, int(len(ts) * 0.02))
+    return vocab, ts, perm[:n_val], perm[n_val:]
+
+
+def smiles_of(vocab, ts, rows: np.ndarray) -> list[str]:
+    return [tokens.selfies_to_smiles(vocab.decode_ids(ts.ids[r, : int(ts.lengths[r])])) for r in rows]
+
+
+def write_subset(smiles: list[str], path: Path) -> None:
+    import gzip
+
+    with gzip.open(path, "wt") as fh:
+        fh.write("SMILES\n" + "".join(s + "\n" for s in smiles))
+
+
+def held_out(run_dir: Path, smiles: list[str]) -> dict:
+    """Figures on the held-out molecules, tokenized with the run's own vocabulary (a molecule it cannot
+    encode counts as not reconstructed)."""
+    model, vocab, _ = checkpoint.load_model(run_dir / "checkpoint")
+    ts = data.tokenize(smiles, vocab)
+    m = validate(model, ts, np.arange(len(ts)), 128, len(ts))
+    informative = sum(v > 0.2 for v in m["kl_per_dim"])
+    return {"heldout_encodable": len(ts), "heldout_recon_exact": round(m["val_recon_exact"] * len(ts) / len(smiles), 4),
+            "heldout_nll": m["val_nll"], "heldout_kl": m["val_kl"], "dims_above_2x_floor": informative}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="data/zinc_moses_100k.csv.gz")
+    ap.add_argument("--rows", type=int, default=30000)
+    ap.add_argument("--minutes", type=float, default=7.0)
+    ap.add_argument("--runs", nargs="+", default=list(RUNS))
+    ap.add_argument("--work", default="/tmp/broad_pilot")
+    ap.add_argument("--campaign", default="/work/campaign/broad", help="the campaign's --out (data prepared there)")
+    ap.add_argument("--threads", type=int, default=1, help="1 keeps its speed when other work shares the 2 cores")
+    a = ap.parse_args()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    vocab, ts, val_rows, trn_rows = split(a.data, Path(a.campaign))
+    subset = work / "pilot_train.csv.gz"
+    pick = np.random.default_rng(1).choice(trn_rows, size=a.rows, replace=False)
+    if not subset.exists():
+        write_subset(smiles_of(vocab, ts, pick), subset)
+    val_smiles = smiles_of(vocab, ts, val_rows[:500])
+    torch.set_num_threads(a.threads)
+    results = {}
+    for name in a.runs:
+        out = work / name
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "molvae", "train", "--data", str(subset), "--out", str(out),
+               "--max-minutes", str(a.minutes), "--threads", str(a.threads), *COMMON, *RUNS[name]]
+        t0 = time.time()
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        curve = [{k: r.get(k) for k in ("epoch", "step", "molecules_per_s", "val_recon_exact", "val_nll", "val_kl")}
+                 for r in read_metrics(out / "metrics.jsonl")]
+        results[name] = {"flags": RUNS[name], "wall_minutes": round((time.time() - t0) / 60, 1),
+                         "curve": curve, **held_out(out, val_smiles)}
+        print(name, results[name], flush=True)
+    stage1 = held_out(ROOT / "training/zinc", val_smiles)
+    res = {"data": a.data, "subset_rows": a.rows, "minutes_per_run": a.minutes, "heldout_rows": 500,
+           "stage1_start": stage1, "runs": results, **record({"stage1": ROOT / STAGE1})}
+    (ROOT / "training/broad/pilot.json").write_text(json.dumps(res, indent=2) + "\n")
+    lines = [f"# Broad-model pilot: {a.minutes:g} minutes a run on {a.rows:,} training molecules", "",
+             "Held-out figures: 500 validation rows of the broad set's own split (unseen by stage 1 and by every"
+             " run). Curve: the run's own small validation split, one point per epoch.", "",
+             "| run | epochs | molecules/s | held-out exact recon | NLL | KL | dims > 2x floor | curve (recon) |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| stage 1 (start) | - | - | {stage1['heldout_recon_exact']:.3f} | {stage1['heldout_nll']:.2f} |"
+             f" {stage1['heldout_kl']:.1f} | {stage1['dims_above_2x_floor']} | - |"]
+    for name, r in results.items():
+        c = r["curve"]
+        lines.append(f"| {name} | {len(c)} | {c[-1]['molecules_per_s'] if c else '-'} |"
+                     f" {r['heldout_recon_exact']:.3f} | {r['heldout_nll']:.2f} | {r['heldout_kl']:.1f} |"
+                     f" {r['dims_above_2x_floor']} | {' '.join(str(p['val_recon_exact']) for p in c)} |")
+    lines += ["", markdown_line(res)]
+    (ROOT / "training/broad/pilot.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
