@@ -381,12 +381,14 @@ class Isomer(Combined):
     """GuacaMol's isomer score for a molecular formula: the mean of a Gaussian(mu=n_target, sigma=1) of each
     target element's count and a Gaussian(mu=total, sigma=2) of the total atom count (H included); geometric
     mean by default (GuacaMol v2 and PMO), arithmetic as in GuacaMol v1. Elements absent from the formula
-    only count through the total."""
+    only count through the total. ``total_atoms(mol)`` replaces the total atom count (the PMO-scored tasks in
+    :mod:`molvae.tasks` pass PyTDC 0.3.6's count read from SMILES text)."""
 
-    def __init__(self, formula: str, aggregation: str = "geometric", name: str | None = None):
+    def __init__(self, formula: str, aggregation: str = "geometric", name: str | None = None,
+                 total_atoms: Callable[[Chem.Mol], float] = _count_atoms):
         counts = parse_formula(formula)
         parts = [Component(MolObjective(f"n_{el}", partial(_count_element, el)), 1.0, gaussian(n, 1.0), f"n_{el}")
                  for el, n in counts.items()]
-        parts.append(Component(MolObjective("n_atoms", _count_atoms), 1.0, gaussian(sum(counts.values()), 2.0),
+        parts.append(Component(MolObjective("n_atoms", total_atoms), 1.0, gaussian(sum(counts.values()), 2.0),
                                "n_atoms"))
         super().__init__(name or f"isomer:{formula}", parts, aggregation)

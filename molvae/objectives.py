@@ -9,7 +9,8 @@ One entry point, :func:`get_objective`, accepts
 
 * a built-in name: ``qed``, ``logp`` (Crippen), ``sa`` (minimize), ``plogp``, ``plogp_norm`` and the other
   properties of :mod:`molvae.properties` (``mw``, ``tpsa``, ``hbd``, ...);
-* one of the 20 PMO / GuacaMol tasks listed in :data:`TASKS`;
+* one of the 20 PMO / GuacaMol tasks listed in :data:`TASKS`, or one of :data:`PMO_VARIANTS` (four of them as
+  PyTDC 0.3.6, which PMO ran, scored them; see :mod:`molvae.tasks`);
 * ``similarity:<SMILES>`` (Tanimoto on Morgan radius-2 2048-bit vectors), ``isomer:<formula>`` (GuacaMol
   isomer score), ``smarts:<SMARTS>`` (1.0 on a substructure match, else 0.0);
 * a path ending in ``.toml`` (a weighted combination of components, see :func:`load_toml`);
@@ -47,7 +48,7 @@ from .objective_types import (  # noqa: F401  (the objective machinery, re-expor
     ObjectiveError,
     Component, Isomer, MolObjective, Objective, Smarts, Tanimoto, Transform, aggregate, clipped, fingerprint,
     gaussian, make_transform, max_gaussian, min_gaussian, parse_formula, sigmoid, threshold)
-from .tasks import _TASK_BUILDERS, TASKS
+from .tasks import BUILDERS, PMO_VARIANTS, TASKS
 
 # -- built-in single properties ------------------------------------------------------------------------------
 # Normalization of penalized logP used by JT-VAE-era work (Jin et al. 2018, ICML; You et al. 2018, GCPN;
@@ -96,11 +97,11 @@ def _cached(key: str, arg: str = "") -> Objective:
         return Isomer(arg)
     if key == "smarts":
         return Smarts(arg)
-    return _TASK_BUILDERS[key]() if key in _TASK_BUILDERS else _builtin(key)
+    return BUILDERS[key]() if key in BUILDERS else _builtin(key)
 
 
 def _unknown(spec) -> str:
-    return (f"unknown objective {spec!r}; known: {', '.join(BUILTINS)}; tasks: {', '.join(TASKS)}; or "
+    return (f"unknown objective {spec!r}; known: {', '.join(BUILTINS)}; tasks: {', '.join(TASKS + PMO_VARIANTS)}; or "
             f"{', '.join(p + ':' + a for p, a in PREFIXES.items())}, <file>.toml, module:function")
 
 
@@ -141,7 +142,7 @@ def _resolve(spec, base: Path | None = None, depth: int = 0, allow_python: bool 
         path = Path(s)
         return load_toml(base / path if base is not None and not path.is_absolute() else path,
                          allow_python=allow_python, _depth=depth)
-    if s.lower() in _TASK_BUILDERS or s.lower() in BUILTINS:
+    if s.lower() in BUILDERS or s.lower() in BUILTINS:
         return _cached(s.lower())
     prefix, sep, arg = s.partition(":")
     if sep and prefix.strip().lower() in PREFIXES:
@@ -152,7 +153,7 @@ def _resolve(spec, base: Path | None = None, depth: int = 0, allow_python: bool 
 
 
 def get_objective(spec, allow_python: bool = False) -> Objective:
-    """The objective for a spec: a built-in name (:data:`BUILTINS`), a task (:data:`TASKS`),
+    """The objective for a spec: a built-in name (:data:`BUILTINS`), a task (:data:`TASKS`, :data:`PMO_VARIANTS`),
     ``similarity:<SMILES>``, ``isomer:<formula>``, ``smarts:<SMARTS>``, a ``.toml`` file or
     ``module:function``. Python code (``module:function``, here or in a TOML file) is refused unless
     ``allow_python``. Unknown or malformed specs raise ValueError with a one-line message."""

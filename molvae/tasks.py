@@ -1,11 +1,18 @@
 """The 20 PMO / GuacaMol v2 goal-directed tasks, written from their published definitions (targets,
 fingerprints, score modifiers and means): N. Brown et al., J. Chem. Inf. Model. 59, 1096 (2019) (GuacaMol), and
 W. Gao et al., NeurIPS 2022 Datasets and Benchmarks (PMO, which uses the TDC oracles with the same definitions).
-A new benchmark task is a builder in _TASK_BUILDERS; molvae.objectives.get_objective finds it by name."""
+A new benchmark task is a builder in _TASK_BUILDERS; molvae.objectives.get_objective finds it by name.
+
+Four tasks were scored differently by the code PMO ran (PyTDC 0.3.6, the version PMO pinned); PMO_VARIANTS
+(``isomers_c7h8n2o2_pmo``, ``isomers_c9h10n2o2pf2cl_pmo``, ``zaleplon_mpo_pmo``, ``sitagliptin_mpo_pmo``)
+score them that way, for comparisons with PMO's published numbers (benchmarks/pmo_oracle_check.py checks them
+against that code)."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
+from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
 
 from .objective_types import (INVALID_BOUNDED, Combined, Component, Isomer, MolObjective, Objective, Smarts, Tanimoto,
@@ -140,3 +147,54 @@ _TASK_BUILDERS: dict[str, Callable[[], Objective]] = {
         Component(Isomer("C19H17N3O2"), 1.0, None, "isomer_C19H17N3O2")], "geometric"),
 }
 TASKS: tuple[str, ...] = tuple(sorted(_TASK_BUILDERS))
+
+
+# -- the four tasks as PMO scored them (PyTDC 0.3.6) -----------------------------------------------------------
+_ELEMENT_RUN = re.compile(r"([A-Z][a-z]*)(\d*)")
+
+
+def smiles_text_atom_total(smiles: str) -> int:
+    """The total atom count PyTDC 0.3.6's isomer score reads from SMILES text with its formula parser: each
+    upper-case letter together with the lower-case letters after it counts the number written right after it,
+    1 when none. So aromatic atoms (c, n, o, s) and implicit hydrogens count nothing, bracket hydrogens count
+    ([NH3+]: 1 + 3), and a ring-closure digit after an atom is read as a count (C1: 1, C12: 12, Cc1: 1 for
+    both atoms)."""
+    return sum(int(n) if n else 1 for _, n in _ELEMENT_RUN.findall(smiles))
+
+
+def pmo_total_atoms(mol) -> int:
+    """smiles_text_atom_total of RDKit's canonical SMILES of the molecule: PMO's oracle wrapper canonicalizes
+    each SMILES (Chem.MolToSmiles) before TDC scores it, so the count does not depend on how the input was
+    written."""
+    return smiles_text_atom_total(Chem.MolToSmiles(mol))
+
+
+def _pmo_isomer(formula: str, name: str | None = None) -> Isomer:
+    """GuacaMol's isomer score (element counts from the molecule, hydrogens included) with the total atom count
+    replaced by pmo_total_atoms, as PyTDC 0.3.6 computes it."""
+    return Isomer(formula, name=name, total_atoms=pmo_total_atoms)
+
+
+def _sitagliptin_pmo():
+    """PyTDC 0.3.6's sitagliptin_mpo: it builds the Gaussian modifiers for logP, TPSA and similarity but never
+    applies them, so the score is the geometric mean of the raw ECFP4 similarity to sitagliptin, the raw
+    Crippen logP, the raw TPSA (in square angstrom) and the PMO isomer score for C16H15F6N5O. It is not bounded
+    by 1. A negative logP makes TDC's geometric mean NaN; here the geometric mean counts a negative value as 0
+    (molvae.objective_types.aggregate), so such a molecule scores 0.0, the score of an invalid molecule."""
+    return Combined("sitagliptin_mpo_pmo", [
+        Component(Tanimoto(SITAGLIPTIN, "ECFP4"), 1.0, None, "similarity_ecfp4"),
+        Component(_prop("logp", Crippen.MolLogP), 1.0, None, "logp"),
+        Component(_prop("tpsa", Descriptors.TPSA), 1.0, None, "tpsa"),
+        Component(_pmo_isomer("C16H15F6N5O"), 1.0, None, "isomer_C16H15F6N5O")], "geometric")
+
+
+_PMO_BUILDERS: dict[str, Callable[[], Objective]] = {
+    "isomers_c7h8n2o2_pmo": lambda: _pmo_isomer("C7H8N2O2", "isomers_c7h8n2o2_pmo"),
+    "isomers_c9h10n2o2pf2cl_pmo": lambda: _pmo_isomer("C9H10N2O2PF2Cl", "isomers_c9h10n2o2pf2cl_pmo"),
+    "sitagliptin_mpo_pmo": _sitagliptin_pmo,
+    "zaleplon_mpo_pmo": lambda: Combined("zaleplon_mpo_pmo", [
+        Component(Tanimoto(ZALEPLON, "ECFP4"), 1.0, None, "similarity_ecfp4"),
+        Component(_pmo_isomer("C19H17N3O2"), 1.0, None, "isomer_C19H17N3O2")], "geometric"),
+}
+PMO_VARIANTS: tuple[str, ...] = tuple(sorted(_PMO_BUILDERS))
+BUILDERS: dict[str, Callable[[], Objective]] = {**_TASK_BUILDERS, **_PMO_BUILDERS}

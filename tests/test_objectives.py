@@ -439,3 +439,59 @@ def test_objectives_accept_rdkit_mol_objects():
         obj = O.get_objective(spec)
         np.testing.assert_allclose(obj(mols), obj(["CCO", "c1ccccc1O"]))
     assert O.get_objective("qed")(mols[0])[0] == pytest.approx(QED.qed(mols[0]))
+
+
+# -- the four tasks as PMO scored them (PyTDC 0.3.6) ----------------------------------------------------------
+def test_smiles_text_atom_total_reads_smiles_text_as_tdc_036_does():
+    assert T.smiles_text_atom_total("CC(=O)O") == 4
+    assert T.smiles_text_atom_total("c1ccccc1") == 0  # aromatic atoms are lower case: not counted
+    assert T.smiles_text_atom_total("C1CCCCC1") == 6
+    assert T.smiles_text_atom_total("Cc1ccccc1") == 1  # "Cc" is one entry, its ring digit the count
+    assert T.smiles_text_atom_total("C[NH3+]") == 5  # C, N, H3
+    assert T.smiles_text_atom_total("C12CC1C2") == 16  # "C12" reads as twelve
+    assert T.smiles_text_atom_total("ClCBr") == 3
+
+
+def test_pmo_variants_are_named_apart_from_the_twenty_tasks():
+    assert set(O.PMO_VARIANTS) == {"isomers_c7h8n2o2_pmo", "isomers_c9h10n2o2pf2cl_pmo", "zaleplon_mpo_pmo",
+                                   "sitagliptin_mpo_pmo"}
+    assert not set(O.PMO_VARIANTS) & set(O.TASKS)
+    for name in O.PMO_VARIANTS:
+        obj = O.get_objective(name)
+        assert obj.name == name and obj.direction == "maximize" and obj.penalty == 0.0
+        assert np.all(obj(INVALID) == 0.0), name
+
+
+def test_pmo_isomer_scores_on_exact_isomers():
+    # 4-nitrobenzylamine is C7H8N2O2: every element count is right; its canonical SMILES reads as 5 atoms
+    # (N, Cc1, N, O, O) against 19, so only the total term (sigma 2) is off
+    s = "NCc1ccc([N+](=O)[O-])cc1"
+    assert Chem.MolToSmiles(mol(s)) == s
+    assert score("isomers_c7h8n2o2", s) == pytest.approx(1.0)
+    assert score("isomers_c7h8n2o2_pmo", s) == pytest.approx(gmean(1, 1, 1, 1, g(5, 19, 2)))  # e^-4.9
+    # the count is read from canonical SMILES, whatever text came in (Kekule here)
+    assert score("isomers_c7h8n2o2_pmo", "NCC1=CC=C([N+](=O)[O-])C=C1") == score("isomers_c7h8n2o2_pmo", s)
+    # C9H10ClF2N2O2P; canonical NC(=O)c1ccc(Cl)cc1CCNP(=O)(F)F reads as 11 atoms against 27
+    s = "NC(=O)c1ccc(Cl)cc1CCNP(F)(F)=O"
+    assert T.smiles_text_atom_total(Chem.MolToSmiles(mol(s))) == 11
+    assert score("isomers_c9h10n2o2pf2cl", s) == pytest.approx(1.0)
+    assert score("isomers_c9h10n2o2pf2cl_pmo", s) == pytest.approx(gmean(1, 1, 1, 1, 1, 1, 1, g(11, 27, 2)))
+
+
+def test_zaleplon_and_sitagliptin_as_pmo_scored_them():
+    # zaleplon (C17H15N5O against C19H17N3O2): counts off by 2, 2, 2, 1; its canonical SMILES
+    # CCN(C(C)=O)c1cccc(-c2ccnc3c(C#N)cnn23)c1 reads as 8 atoms against 41
+    assert T.smiles_text_atom_total(Chem.MolToSmiles(mol(T.ZALEPLON))) == 8
+    iso = gmean(g(17, 19, 1), g(15, 17, 1), g(5, 3, 1), g(1, 2, 1), g(8, 41, 2))
+    assert score("zaleplon_mpo_pmo", T.ZALEPLON) == pytest.approx(math.sqrt(iso), rel=1e-9)
+    # sitagliptin: the raw similarity (1), logP and TPSA, and the isomer score (exact formula; the text reads
+    # as 18 atoms against 43) in one geometric mean
+    m = mol(T.SITAGLIPTIN)
+    logp, tpsa = Crippen.MolLogP(m), Descriptors.TPSA(m)
+    want = gmean(1.0, logp, tpsa, gmean(1, 1, 1, 1, 1, g(18, 43, 2)))
+    assert score("sitagliptin_mpo_pmo", T.SITAGLIPTIN) == pytest.approx(want, rel=1e-9)
+    comps = O.get_objective("sitagliptin_mpo_pmo").components([T.SITAGLIPTIN])
+    assert comps["logp"][0] == pytest.approx(logp) and comps["tpsa"][0] == pytest.approx(tpsa)
+    # glycine has logP < 0: TDC 0.3.6's geometric mean is NaN there; molvae scores it 0
+    assert Crippen.MolLogP(mol("NCC(=O)O")) < 0
+    assert score("sitagliptin_mpo_pmo", "NCC(=O)O") == 0.0
