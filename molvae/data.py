@@ -245,6 +245,8 @@ def write_table(df: pd.DataFrame, path) -> Path:
     kind = check_output_path(path)
     try:
         with atomic_path(path) as tmp:
+            if kind != ".sdf":
+                df = sdf.without_molblock(df)
             if kind == ".parquet":
                 df.to_parquet(tmp, index=False)
             elif kind == ".sdf":

@@ -53,6 +53,8 @@ class TableWriter:
         self._pq = self._fh = self._schema = None
 
     def write(self, df: pd.DataFrame) -> None:
+        if self.kind != ".sdf":
+            df = sdf.without_molblock(df)
         if self.kind == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
