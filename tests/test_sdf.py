@@ -128,3 +128,18 @@ def test_a_last_record_without_dollars_is_read_and_an_endless_one_is_not_held(tm
     assert len(pieces) == 1 and pieces[0][1] and len(pieces[0][0]) == limit
     df, _ = read_table(tmp_path / "endless.sdf")
     assert len(df) == 1 and "$$$$ line missing" in df["read_error"][0] and df["molblock"][0] == ""
+
+
+def test_standardized_score_and_reconstruct_leave_the_poses_untouched(tmp_path):
+    src, scored, rec = tmp_path / "poses.sdf", tmp_path / "scored.sdf", tmp_path / "rec.sdf"
+    _poses(src, POSES)
+    assert main(["score", str(src), "-o", str(scored), "--no-model", "--standardize", "parent", "--workers", "1",
+                 "--quiet"]) == 0
+    assert main(["reconstruct", str(src), "-o", str(rec), "--quiet"]) == 0
+    before = [m for m, _ in _records(src)]
+    assert [m for m, _ in _records(scored)] == before and [m for m, _ in _records(rec)] == before
+    salt = Chem.SDMolSupplier(str(scored), removeHs=False)[1]
+    assert salt.GetNumAtoms() == Chem.SDMolSupplier(str(src), removeHs=False)[1].GetNumAtoms()  # Na+ still there
+    assert salt.GetProp("standardized_smiles") == "CC(=O)Oc1ccccc1C(=O)O"
+    assert salt.GetProp("standardization") == "salt removed ([Na+]); neutralized"
+    assert Chem.SDMolSupplier(str(rec))[0].HasProp("reconstruction")
