@@ -13,7 +13,7 @@ from typing import Iterator
 import pandas as pd
 
 READ_ERROR = "read_error"  # the column that says why a record could not be read ("" when it could)
-MOLBLOCK = "molblock"  # the record's molecule as it was in the file, written back verbatim to an SD file
+MOLBLOCK = "sd_molblock"  # the record's molecule as it was in the file, written back verbatim to an SD file
 MAX_RECORD_CHARS = 16 * 2**20  # a longer record (a file without $$$$ lines, say) is not held in memory
 _TAG = re.compile(r"^>.*?<([^>]*)>")
 

@@ -29,7 +29,7 @@ def test_tags_become_columns_and_a_broken_record_stays_with_its_reason(tmp_path)
     with open(path, "a") as fh:
         fh.write(BROKEN)
     df, col = read_table(path)
-    assert col == "smiles" and list(df.columns) == ["smiles", "name", "ID", "IC50", "read_error", "molblock"]
+    assert col == "smiles" and list(df.columns) == ["smiles", "name", "ID", "IC50", "read_error", "sd_molblock"]
     assert list(df["name"]) == ["ethanol", "phenol", "broken"] and list(df["ID"]) == ["X-1", "X-2", "X-9"]
     assert list(df["IC50"]) == ["12.5", "", ""] and df["read_error"][2].startswith("unreadable SD record")
     assert Chem.CanonSmiles(df["smiles"][1]) == "Oc1ccccc1"
@@ -101,7 +101,7 @@ def test_score_keeps_3d_poses_with_explicit_h_to_the_last_digit(tmp_path):
         assert (xyz_in == xyz_out).all() and abs(xyz_out[:, 2]).max() > 0.1
         assert m_out.GetProp("ID") == m_in.GetProp("ID") and float(m_out.GetProp("qed")) > 0
         assert m_out.GetProp("_Name") == m_in.GetProp("_Name")
-    assert "molblock" not in Chem.SDMolSupplier(str(out))[0].GetPropNames()
+    assert "sd_molblock" not in Chem.SDMolSupplier(str(out))[0].GetPropNames()
 
 
 def test_a_csv_output_from_an_sd_file_has_no_molblock_column(tmp_path):
@@ -109,7 +109,7 @@ def test_a_csv_output_from_an_sd_file_has_no_molblock_column(tmp_path):
     _poses(src, POSES[:2])
     assert main(["score", str(src), "-o", str(out), "--no-model", "--workers", "1", "--quiet"]) == 0
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert "molblock" not in df.columns and list(df["ID"]) == ["P-0", "P-1"]
+    assert "sd_molblock" not in df.columns and list(df["ID"]) == ["P-0", "P-1"]
 
 
 def test_a_last_record_without_dollars_is_read_and_an_endless_one_is_not_held(tmp_path, monkeypatch):
@@ -127,7 +127,7 @@ def test_a_last_record_without_dollars_is_read_and_an_endless_one_is_not_held(tm
     pieces = list(sdf.blocks(tmp_path / "endless.sdf"))
     assert len(pieces) == 1 and pieces[0][1] and len(pieces[0][0]) == limit
     df, _ = read_table(tmp_path / "endless.sdf")
-    assert len(df) == 1 and "$$$$ line missing" in df["read_error"][0] and df["molblock"][0] == ""
+    assert len(df) == 1 and "$$$$ line missing" in df["read_error"][0] and df["sd_molblock"][0] == ""
 
 
 def test_standardized_score_and_reconstruct_leave_the_poses_untouched(tmp_path):
