@@ -54,6 +54,12 @@ def check_smiles(smiles) -> tuple[Chem.Mol | None, str]:
     return mol, ""
 
 
+def is_rdkit_error(exc: BaseException) -> bool:
+    """Whether an exception is RDKit rejecting a molecule: a sanitization failure (valence, kekulization, ...)
+    or one of its invariant checks, which reach Python as a plain RuntimeError."""
+    return isinstance(exc, Chem.rdchem.MolSanitizeException) or type(exc) is RuntimeError
+
+
 def as_smiles(items) -> list:
     """SMILES strings or RDKit Mol objects (None stays None) as a list of SMILES; a single one is a list of one.
     Every API that takes molecules accepts either."""

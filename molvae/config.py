@@ -32,6 +32,7 @@ class TrainConfig:
     data: str = ""
     out: str = ""
     smiles_column: str | None = None
+    standardize: str = "off"       # off | parent | parent+tautomer: molvae.standardize, before encoding
     epochs: int = 10
     batch_size: int = 256          # per process
     lr: float = 1e-3
@@ -90,6 +91,8 @@ class TrainConfig:
             raise TrainError(f"unknown kl schedule '{self.kl_schedule}' (linear, cyclical, constant)")
         if not 0 <= self.val_fraction < 1:
             raise TrainError("val-fraction must be in [0, 1)")
+        if self.standardize not in ("off", "parent", "parent+tautomer"):
+            raise TrainError(f"unknown standardization '{self.standardize}' (off, parent, parent+tautomer)")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise TrainError(f"unknown device '{self.device}' (auto, cpu, cuda, mps)")
         if self.threads < 0 or self.val_max < 0 or self.max_len < 0 or self.recon_eval < 0:

@@ -20,6 +20,16 @@ class DataError(ValueError):
     """A user-facing problem with an input file (missing, unreadable, no SMILES column)."""
 
 
+def output_name(col: str, taken) -> str:
+    """A column molvae adds, named so that it keeps an input column of the same name: itself, or
+    molvae_<col> (molvae2_<col>, ...) when the input has it."""
+    name, k = col, 1
+    while name in taken:
+        name = f"molvae{'' if k == 1 else k}_{col}"
+        k += 1
+    return name
+
+
 def _suffixes(path: Path) -> list[str]:
     s = [x.lower() for x in path.suffixes]
     return s[:-1] if s and s[-1] == ".gz" else s
@@ -245,6 +255,8 @@ def write_table(df: pd.DataFrame, path) -> Path:
     kind = check_output_path(path)
     try:
         with atomic_path(path) as tmp:
+            if kind != ".sdf":
+                df = sdf.without_molblock(df)
             if kind == ".parquet":
                 df.to_parquet(tmp, index=False)
             elif kind == ".sdf":

@@ -170,7 +170,8 @@ class Objective:
 
 
 class MolObjective(Objective):
-    """A per-molecule function ``fn(mol) -> float``; a failing molecule gets the penalty."""
+    """A per-molecule function ``fn(mol) -> float``. A molecule RDKit rejects while ``fn`` works on it
+    (chem.is_rdkit_error) gets the penalty; any other exception (an import that fails, a bug) propagates."""
 
     def __init__(self, name, fn: Callable[[Chem.Mol], float], direction="maximize", penalty=None):
         super().__init__(name, direction, penalty)
@@ -181,8 +182,10 @@ class MolObjective(Objective):
         for i, mol in enumerate(mols):
             try:
                 out[i] = float(self.fn(mol))
-            except Exception:  # an RDKit descriptor failing on one exotic molecule must not stop a batch
-                out[i] = math.nan
+            except Exception as exc:
+                if not chem.is_rdkit_error(exc):
+                    raise
+                out[i] = math.nan  # one exotic molecule RDKit cannot handle must not stop a batch
         return out
 
 

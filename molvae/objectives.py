@@ -24,6 +24,10 @@ raises; it gets the objective's ``penalty``:
 * -100.0 for unbounded maximized objectives (logp, plogp, plogp_norm, mw, tpsa, ...);
 * 10.0 for ``sa`` (minimized; 10 is the worst SA score) and 100.0 for other minimized objectives.
 
+So does a valid molecule that RDKit rejects while an objective works on it (a sanitization error or one of
+RDKit's invariant checks). Any other exception inside an objective (an import that fails, a bug) is raised,
+never turned into penalty scores.
+
 The tasks are written here from their published definitions: N. Brown, M. Fiscato, M. H. S. Segler,
 A. C. Vaucher, "GuacaMol: Benchmarking Models for de Novo Molecular Design", J. Chem. Inf. Model. 59, 1096
 (2019) (goal-directed suite v2: targets, fingerprints, score modifiers and means as in its reference code),

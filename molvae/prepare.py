@@ -56,24 +56,36 @@ def property_sources(columns, names) -> tuple[list[str], list[str]]:
     return cols, computed
 
 
+def _standardize_chunk(smiles: list[str], mode: str) -> list[str]:
+    from .standardize import molecules, standardize_all
+
+    return molecules(smiles, standardize_all(smiles, mode))
+
+
 def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | None = None, max_len: int = 0,
-            workers: int = 1, log=print, properties=(), extend: bool = False) -> tuple[Vocab, data.TokenizedSet]:
+            workers: int = 1, log=print, properties=(), extend: bool = False,
+            standardize: str = "off") -> tuple[Vocab, data.TokenizedSet]:
     """Read, canonicalize and encode a training file once, into out/prepared/ (memory-mapped afterwards).
 
     Reused while the data file (by sha256), the vocabulary and the settings are unchanged, so resuming or
     re-running does not re-tokenize. Rows that cannot be used are counted by reason. `properties` names the
     labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
     values) or a property molvae computes (see molvae.properties). With a `vocab` (a model's), the data may
-    only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended).
+    only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended). `standardize`
+    (parent, parent+tautomer) standardizes every molecule first (molvae.standardize).
     """
     prepared, sha = Path(out) / "prepared", file_sha256(data_path)
-    settings = _settings(smiles_column, max_len, properties, extend)
+    settings = _settings(smiles_column, max_len, properties, extend, standardize)
     reused = _reuse(prepared, sha, settings, vocab, extend)
     if reused is not None:
         log(f"prepared data from {prepared}")
         return reused
     table, col = data.read_table(data_path, smiles_column)
     smiles = ["" if v is None else str(v) for v in table[col].tolist()]
+    if standardize != "off":
+        log(f"standardizing {len(smiles)} molecules ({standardize})")
+        parts = map_chunks(partial(_standardize_chunk, mode=standardize), smiles, 5000, workers, progress="standardize")
+        smiles = [s for part in parts for s in part]
     cols, computed = property_sources(table.columns, properties)
     log(f"read {len(smiles)} rows from {data_path}; encoding as SELFIES with {workers} process(es)"
         + (f"; property labels: {', '.join(properties)}" if properties else ""))
@@ -157,8 +169,10 @@ def _fit_vocab(vocab: Vocab, good: list[str], max_len: int, extend: bool, data_p
     return grown
 
 
-def _settings(smiles_column, max_len, properties, extend=False) -> dict:
+def _settings(smiles_column, max_len, properties, extend=False, standardize="off") -> dict:
     d = {"smiles_column": smiles_column, "max_len": max_len or 0}
+    if standardize != "off":
+        d["standardize"] = standardize
     if properties:
         d["properties"] = list(properties)
     if extend:

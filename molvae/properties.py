@@ -1,12 +1,12 @@
 """Molecular properties by name (a registry of mol -> float) and structural alerts (RDKit FilterCatalog).
 
-SA is RDKit's own Contrib SA_Score (Ertl & Schuffenhauer 2009), imported from RDConfig.RDContribDir, not a
-copy. plogp is the penalized logP of Gomez-Bombarelli et al. / JT-VAE: logP - SA - max(largest ring - 6, 0).
+SA is RDKit's own Contrib SA_Score (Ertl & Schuffenhauer 2009), loaded by file path from RDConfig.RDContribDir,
+not a copy. plogp is the penalized logP of Gomez-Bombarelli et al. / JT-VAE: logP - SA - max(largest ring - 6, 0).
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import sys
 from functools import lru_cache
 from typing import Callable
 
@@ -18,12 +18,15 @@ from . import chem  # noqa: F401  (importing chem silences RDKit logging)
 
 @lru_cache(maxsize=1)
 def _sascorer():
-    path = os.path.join(RDConfig.RDContribDir, "SA_Score")
-    if path not in sys.path:
-        sys.path.append(path)
-    import sascorer
-
-    return sascorer
+    """RDKit's Contrib sascorer.py, loaded from its file path: sys.path is left alone, so no other module
+    named sascorer (one in the current directory, say) can stand in for it. ImportError when it is missing."""
+    path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")
+    if not os.path.isfile(path):
+        raise ImportError(f"RDKit's SA scorer is missing: {path} (the SA score needs RDKit's Contrib folder)")
+    spec = importlib.util.spec_from_file_location("molvae._rdkit_sascorer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def sa(mol: Chem.Mol) -> float:

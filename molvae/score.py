@@ -17,27 +17,40 @@ import numpy as np
 import pandas as pd
 
 from . import chem, properties, sdf
-from .data import DataError, iter_table
+from .data import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
 from .pools import Done, process_pool
+from .standardize import apply as standardize_chunk, check_mode
 from .writers import LatentWriter, TableWriter
 
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
                     "lipinski_violations"]
-CHEM_COLUMNS = ["canonical_smiles", "valid", "error", *PROPERTY_COLUMNS, "pains", "alerts"]
-MODEL_COLUMNS = ["in_vocab", "nll", "recon_exact", "stereo_removed", "novel"]
+CHEM_COLUMNS = ["canonical_smiles", "inchikey", "valid", "error", *PROPERTY_COLUMNS, "pains", "alerts"]
+MODEL_COLUMNS = ["in_vocab", "vae_error", "nll", "recon_exact", "stereo_removed", "novel"]
 
 
 # -- per-molecule and per-chunk work ----------------------------------------------------------------------
+def _inchikey(mol) -> str:
+    from rdkit import Chem
+
+    try:
+        return Chem.MolToInchiKey(mol) or ""
+    except Exception as exc:  # noqa: BLE001 - a molecule InChI cannot describe gets no key
+        if not chem.is_rdkit_error(exc):
+            raise
+        return ""
+
+
 def score_smiles(smiles: list) -> pd.DataFrame:
-    """Chemistry columns for each SMILES (or RDKit Mol): canonical form, validity with a reason, properties,
-    alerts."""
+    """Chemistry columns for each SMILES (or RDKit Mol): canonical form, InChIKey, validity with a reason,
+    properties, alerts."""
     rows = []
     for s in chem.as_smiles(smiles):
         mol, why = chem.check_smiles(s)
         if mol is None:
-            rows.append({"canonical_smiles": "", "valid": False, "error": why, "pains": "", "alerts": ""})
+            rows.append({"canonical_smiles": "", "inchikey": "", "valid": False, "error": why, "pains": "",
+                         "alerts": ""})
             continue
-        row = {"canonical_smiles": chem.mol_to_smiles(mol), "valid": True, "error": ""}
+        row = {"canonical_smiles": chem.mol_to_smiles(mol), "inchikey": _inchikey(mol), "valid": True, "error": ""}
         for name in PROPERTY_COLUMNS:
             row[name] = properties.PROPERTIES[name](mol)
         row["pains"] = ";".join(properties.alerts(mol, "PAINS"))
@@ -60,10 +73,18 @@ def _model(path: str | None, device: str = "cpu", int8: bool = False, batch_size
     return MolVAE.load(path, device=device, int8=int8, batch_size=batch_size)
 
 
-def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """in_vocab, nll (negative ELBO in nats, at the posterior mean), recon_exact, stereo_removed, novel,
-    prior_logp (the learned prior's log-density of mu, when the model has one) and pred_<name> for each
-    property the model's head predicts (from mu); and mu."""
+def _vae_errors(reasons: list, errors) -> list:
+    """Why the model cannot read each molecule ("" when it can): an invalid molecule says so with its reason."""
+    if errors is None:
+        return list(reasons)
+    return [f"invalid molecule ({e})" if e else r for r, e in zip(reasons, errors)]
+
+
+def score_with_model(vae, canonical: list[str], errors=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """in_vocab, vae_error (why the model cannot read the molecule: `unknown token [Na+1]`, `too long ...`;
+    ``errors`` are the chemistry check's reasons for invalid rows), nll (negative ELBO in nats, at the
+    posterior mean), recon_exact, stereo_removed, novel, prior_logp (the learned prior's log-density of mu,
+    when the model has one) and pred_<name> for each property the model's head predicts (from mu); and mu."""
     n = len(canonical)
     inputs = vae.inputs([c if c else None for c in canonical])
     seqs, reasons = inputs.ids, inputs.reasons
@@ -80,6 +101,7 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     novel = vae.is_novel(canonical)
     df = pd.DataFrame({
         "in_vocab": in_vocab,
+        "vae_error": _vae_errors(reasons, errors),
         "nll": np.round(nll, 4),
         "recon_exact": [bool(e) and r == e for r, e in zip(rec, inputs.encoded)],
         "stereo_removed": inputs.stereo_removed,
@@ -95,28 +117,24 @@ def score_with_model(vae, canonical: list[str]) -> tuple[pd.DataFrame, np.ndarra
     return df, mu
 
 
-def output_name(col: str, taken) -> str:
-    """Our column's name in the output: itself, or molvae_<col> (molvae2_<col>, ...) when the input has it."""
-    name, k = col, 1
-    while name in taken:
-        name = f"molvae{'' if k == 1 else k}_{col}"
-        k += 1
-    return name
-
-
-def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, with_model: bool):
-    """Score one chunk; ``model``: (path, device, int8, batch size). Returns (chunk with the score columns
-    added, mu or None, valid, error)."""
-    scores = score_smiles(chunk[smiles_column].tolist())
+def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, with_model: bool,
+                standardize: str = "off"):
+    """Score one chunk; ``model``: (path, device, int8, batch size); ``standardize``: a mode of
+    molvae.standardize, whose molecules are then the ones scored. Returns (chunk with the standardization and
+    score columns added, mu or None, valid, error)."""
+    chunk = chunk.reset_index(drop=True)
+    out, molecules = standardize_chunk(chunk, smiles_column, standardize, output_name)
+    scores = score_smiles(molecules)
     if sdf.READ_ERROR in chunk.columns:  # an SD record that could not be read says why, not "empty"
         unread = (chunk[sdf.READ_ERROR].fillna("") != "").to_numpy()
         scores.loc[unread, "error"] = chunk[sdf.READ_ERROR].to_numpy()[unread]
     mu = None
     if with_model:
-        mscores, mu = score_with_model(_model(*model), scores["canonical_smiles"].tolist())
+        mscores, mu = score_with_model(_model(*model), scores["canonical_smiles"].tolist(),
+                                       scores["error"].tolist())
         scores = pd.concat([scores, mscores], axis=1)
-    out = chunk.reset_index(drop=True).copy()
-    taken = set(map(str, chunk.columns))
+    out = out.copy()
+    taken = set(map(str, out.columns))
     for col in scores.columns:
         name = output_name(col, taken)
         taken.add(name)
@@ -158,7 +176,8 @@ class ScoreSummary:
                 + f"; written to {self.output}")
 
 
-def _check_request(chunk_size: int, engine: str, latent_path, with_model: bool) -> None:
+def _check_request(chunk_size: int, engine: str, latent_path, with_model: bool, standardize: str) -> None:
+    check_mode(standardize)
     if chunk_size <= 0:
         raise DataError("--chunk-size must be positive")
     if engine not in ("local", "dask"):
@@ -210,11 +229,14 @@ class _Engine:
 def score_file(input_path, output_path, model: str | None = None, with_model: bool = True,
                smiles_column: str | None = None, workers: int | None = None, chunk_size: int = 2000,
                latent_path=None, engine: str = "local", scheduler: str | None = None,
-               progress: bool = True, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> ScoreSummary:
+               progress: bool = True, device: str = "cpu", int8: bool = False, batch_size: int = 512,
+               standardize: str = "off") -> ScoreSummary:
     """Score every row of a molecule file into output_path (all input columns kept, in input order); with
     latent_path also mu for every row. The work runs in chunks on the chosen engine; each worker loads the
-    model on ``device`` (int8-quantized on the CPU with ``int8``), encoding ``batch_size`` molecules at once."""
-    _check_request(chunk_size, engine, latent_path, with_model)
+    model on ``device`` (int8-quantized on the CPU with ``int8``), encoding ``batch_size`` molecules at once.
+    ``standardize`` (off, parent, parent+tautomer) scores each molecule's standardized form (see
+    molvae.standardize); the output says what was done to each."""
+    _check_request(chunk_size, engine, latent_path, with_model, standardize)
     workers = workers or os.cpu_count() or 1
     col, chunks = iter_table(input_path, smiles_column, chunk_size)
     input_schema = None
@@ -235,7 +257,7 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
     t = time.time()
     runner = None
     try:
-        runner = _Engine(engine, workers, scheduler, (col, model, with_model))
+        runner = _Engine(engine, workers, scheduler, (col, model, with_model, standardize))
         for out, mu, valid, err in _ordered(chunks, runner.submit, runner.window):
             writer.write(out)
             if latent is not None:

@@ -1,6 +1,8 @@
 """SD files, as chemists exchange them: every record is a row (its SD tags as columns, the title as `name`);
-a record RDKit cannot read is kept, with the reason in `read_error`. Writing puts each row's molecule in a
-record and every other column in its tags, so nothing in a table is lost on the way out."""
+a record RDKit cannot read is kept, with the reason in `read_error`, and each record's molblock is kept
+as it was (coordinates, hydrogens, atom order, charges, stereo). Writing puts each row's molecule in a record
+(its original molblock, byte for byte, when the row came from an SD file) and every other column in its tags,
+so nothing in a table is lost on the way out."""
 from __future__ import annotations
 
 import gzip
@@ -11,6 +13,8 @@ from typing import Iterator
 import pandas as pd
 
 READ_ERROR = "read_error"  # the column that says why a record could not be read ("" when it could)
+MOLBLOCK = "sd_molblock"  # the record's molecule as it was in the file, written back verbatim to an SD file
+MAX_RECORD_CHARS = 16 * 2**20  # a longer record (a file without $$$$ lines, say) is not held in memory
 _TAG = re.compile(r"^>.*?<([^>]*)>")
 
 
@@ -19,18 +23,42 @@ def _open(path: Path, mode: str, gz: bool | None = None):
     return gzip.open(path, mode + "t", newline="") if gz else open(path, mode, newline="")
 
 
-def blocks(path: Path) -> Iterator[str]:
-    """The text of each record (up to its $$$$ line)."""
+def _lines(fh, limit: int) -> Iterator[str]:
+    """Lines of at most limit + 1 characters: one enormous line cannot fill memory either."""
+    while line := fh.readline(limit + 1):
+        yield line
+
+
+def blocks(path: Path, limit: int | None = None) -> Iterator[tuple[str, bool]]:
+    """(text, oversize) of each record up to its $$$$ line, streamed. A record longer than ``limit``
+    (default MAX_RECORD_CHARS) characters is cut there (oversize True) and the rest skipped up to the next $$$$."""
+    limit = limit or MAX_RECORD_CHARS
     with _open(path, "r") as fh:
         buf: list[str] = []
-        for line in fh:
+        size, oversize = 0, False
+        for line in _lines(fh, limit):
             if line.startswith("$$$$"):
-                yield "".join(buf)
-                buf = []
-            else:
-                buf.append(line)
-        if "".join(buf).strip():
-            yield "".join(buf)
+                yield "".join(buf), oversize
+                buf, size, oversize = [], 0, False
+            elif not oversize:
+                size += len(line)
+                oversize = size > limit
+                buf.append(line[: max(0, limit - size + len(line))])
+        if oversize or "".join(buf).strip():
+            yield "".join(buf), oversize
+
+
+def split_record(block: str) -> tuple[str, str]:
+    """(molblock, data items) of a record: the molecule runs up to its 'M  END' line (inclusive); a record
+    without one is all molecule up to its first tag line."""
+    pos = 0
+    for n, line in enumerate(block.splitlines(keepends=True)):
+        pos += len(line)
+        if line.startswith("M  END"):
+            return block[:pos], block[pos:]
+        if n >= 3 and _TAG.match(line):
+            return block[: pos - len(line)], block[pos - len(line):]
+    return block, ""
 
 
 def tags(block: str) -> dict[str, str]:
@@ -84,17 +112,31 @@ def record(block: str) -> tuple[str, str, str]:
         return "", title, f"unreadable SD record ({str(exc).splitlines()[0][:60]})"
 
 
+def _columns(names: list[str]) -> list[str]:
+    ours = ("smiles", "name", READ_ERROR, MOLBLOCK)
+    return ["smiles", "name", *[f"sd_{n}" if n in ours else n for n in names], READ_ERROR, MOLBLOCK]
+
+
+def _row(block: str, oversize: bool, names: list[str]) -> list:
+    """One record as a row: smiles, name, its tags, read_error, molblock."""
+    molblock, data = split_record(block)
+    title = block.splitlines()[0].strip() if block.strip() else ""
+    if oversize:
+        why = f"unreadable SD record (over {MAX_RECORD_CHARS:,} characters; is a $$$$ line missing?)"
+        return ["", title, *[""] * len(names), why, ""]
+    smi, _, why = record(molblock)
+    t = tags(data)
+    return [smi, title, *[t.get(n, "") for n in names], why, molblock]
+
+
 def read_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Chunks with the columns smiles, name, the file's tags (a tag named like one of those gets the prefix
-    sd_) and read_error."""
+    """Chunks with the columns smiles, name, the file's tags, read_error and molblock (a tag named like one
+    of those gets the prefix sd_). Records are read one at a time, so memory stays bounded."""
     names = tag_names(path)
-    columns = ["smiles", "name", *[f"sd_{n}" if n in ("smiles", "name", READ_ERROR) else n for n in names],
-               READ_ERROR]
+    columns = _columns(names)
     rows: list[list] = []
-    for block in blocks(path):
-        smi, title, why = record(block)
-        t = tags(block)
-        rows.append([smi, title, *[t.get(n, "") for n in names], why])
+    for block, oversize in blocks(path):
+        rows.append(_row(block, oversize, names))
         if len(rows) == chunk_size:
             yield pd.DataFrame(rows, columns=columns, dtype=object)
             rows = []
@@ -114,23 +156,39 @@ def molecule_column(columns) -> str:
     return named[0]
 
 
-def write_records(df: pd.DataFrame, fh, title_column: str | None = "name") -> None:
-    """Append one record per row: the molecule (an empty one where the row has none), every column as a tag."""
+def without_molblock(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as CSV and Parquet files get it: the records' molblocks stay with SD files."""
+    return df.drop(columns=[MOLBLOCK]) if MOLBLOCK in df.columns else df
+
+
+def _tag_text(value) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _molblock(row, col: str, title_column: str | None) -> str:
+    """The record's molecule: the input's own molblock when the row came from an SD file, else one made from
+    the row's SMILES (an empty molecule where it has none), titled with the row's name."""
     from rdkit import Chem
 
+    kept = row.get(MOLBLOCK)
+    if isinstance(kept, str) and kept:
+        return kept if kept.endswith("\n") else kept + "\n"
+    smi = row[col]
+    mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
+    lines = Chem.MolToMolBlock(mol if mol is not None else Chem.Mol()).splitlines()
+    title = _tag_text(row.get(title_column)) if title_column else ""
+    lines[0] = title.splitlines()[0] if title else ""
+    return "\n".join(lines) + "\n"
+
+
+def write_records(df: pd.DataFrame, fh, title_column: str | None = "name") -> None:
+    """Append one record per row: its molecule (see _molblock), then every other column as a tag."""
     col = molecule_column(df.columns)
     for _, row in df.iterrows():
-        smi = row[col]
-        mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
-        mol = mol if mol is not None else Chem.Mol()
-        title = row.get(title_column, "") if title_column in df.columns else ""
-        block = Chem.MolToMolBlock(mol)
-        lines = block.splitlines()
-        lines[0] = "" if pd.isna(title) else str(title).splitlines()[0] if str(title) else ""
-        fh.write("\n".join(lines) + "\n")
+        fh.write(_molblock(row, col, title_column if title_column in df.columns else None))
         for name, value in row.items():
-            text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-            fh.write(f">  <{name}>\n{text}\n\n")
+            if name != MOLBLOCK:
+                fh.write(f">  <{name}>\n{_tag_text(value)}\n\n")
         fh.write("$$$$\n")
 
 

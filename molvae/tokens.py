@@ -172,8 +172,10 @@ class Vocab:
         """Token ids ending with <eos> (no <bos>), or (None, reason)."""
         toks = split(selfies_str)
         unknown = [t for t in toks if t not in self.index]
-        if unknown:
-            return None, f"unknown token {unknown[0]}"
+        if any(t != "." for t in unknown):
+            return None, f"unknown token {next(t for t in unknown if t != '.')}"
+        if unknown:  # only the fragment separator: a salt or mixture, for a vocabulary of single molecules
+            return None, "several fragments (a salt or mixture; standardize it to its parent)"
         if len(toks) + 1 > self.max_len:
             return None, f"too long ({len(toks)} tokens, limit {self.max_len - 1})"
         return [self.index[t] for t in toks] + [self.eos], ""

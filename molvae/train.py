@@ -187,7 +187,7 @@ class Trainer:
         cfg, dist, log = self.cfg, self.dist, self.log
         if dist.main:
             vocab, ts = prepare(cfg.data, self.out, cfg.smiles_column, vocab, cfg.max_len, workers, log,
-                                cfg.properties, extend=cfg.extend_vocab)
+                                cfg.properties, extend=cfg.extend_vocab, standardize=cfg.standardize)
         dist.barrier()
         if not dist.main:
             ts, meta = data.TokenizedSet.load(self.out / "prepared")

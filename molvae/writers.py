@@ -13,7 +13,8 @@ from .data import DataError, check_output_path
 from .files import Pending, atomic_path
 
 # The types of the columns molvae adds to a table (score, reconstruct), fixed so every chunk agrees.
-OUTPUT_TYPES = {"canonical_smiles": "string", "reconstruction": "string", "stereo_removed": "bool_", "valid": "bool_", "error": "string", "pains": "string",
+OUTPUT_TYPES = {"canonical_smiles": "string", "inchikey": "string", "vae_error": "string",
+               "standardized_smiles": "string", "standardization": "string", "reconstruction": "string", "stereo_removed": "bool_", "valid": "bool_", "error": "string", "pains": "string",
                "alerts": "string", "in_vocab": "bool_", "recon_exact": "bool_", "novel": "bool_",
                **{c: "float64" for c in ("mw", "logp", "qed", "sa", "tpsa", "plogp", "nll", "prior_logp")},
                **{c: "int64" for c in ("hbd", "hba", "rotatable_bonds", "rings", "lipinski_violations")}}
@@ -53,6 +54,8 @@ class TableWriter:
         self._pq = self._fh = self._schema = None
 
     def write(self, df: pd.DataFrame) -> None:
+        if self.kind != ".sdf":
+            df = sdf.without_molblock(df)
         if self.kind == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -495,3 +495,49 @@ def test_zaleplon_and_sitagliptin_as_pmo_scored_them():
     # glycine has logP < 0: TDC 0.3.6's geometric mean is NaN there; molvae scores it 0
     assert Crippen.MolLogP(mol("NCC(=O)O")) < 0
     assert score("sitagliptin_mpo_pmo", "NCC(=O)O") == 0.0
+
+
+# -- exceptions inside objectives: chemistry failures get the penalty, everything else propagates --------------
+def test_an_rdkit_failure_on_one_molecule_gets_the_penalty_and_the_batch_goes_on():
+    def picky(mol):
+        if mol.GetNumAtoms() == 2:
+            mol.GetAtomWithIdx(7)  # RDKit's range check: a plain RuntimeError from C++
+        return float(mol.GetNumAtoms())
+
+    obj = OT.MolObjective("picky", picky)
+    assert list(obj(["CCC", "CC", "C1CC1C"])) == [3.0, obj.penalty, 4.0]
+
+
+@pytest.mark.parametrize("error", [ImportError("no module named sascorer"), ZeroDivisionError("bug"),
+                                   KeyError("bug")])
+def test_an_import_error_or_a_bug_inside_an_objective_propagates(error):
+    def broken(mol):
+        raise error
+
+    with pytest.raises(type(error)):
+        OT.MolObjective("broken", broken)(["CCO"])
+
+
+def test_a_missing_sa_scorer_is_an_import_error_not_a_penalty(monkeypatch, tmp_path):
+    monkeypatch.setattr(properties.RDConfig, "RDContribDir", str(tmp_path))
+    properties._sascorer.cache_clear()
+    try:
+        with pytest.raises(ImportError, match="SA scorer"):
+            O.get_objective("sa")(["CCO"])
+        with pytest.raises(ImportError):
+            O.get_objective("plogp")(["CCO"])
+    finally:
+        properties._sascorer.cache_clear()
+
+
+def test_a_sascorer_module_on_the_path_cannot_stand_in_for_rdkits(monkeypatch, tmp_path):
+    (tmp_path / "sascorer.py").write_text("def calculateScore(mol):\n    return 42.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    properties._sascorer.cache_clear()
+    try:
+        mol = Chem.MolFromSmiles("CCOc1ccccc1")
+        assert 1.0 <= properties.sa(mol) < 2.0
+        assert not any("SA_Score" in p for p in __import__("sys").path)
+    finally:
+        properties._sascorer.cache_clear()

@@ -67,6 +67,21 @@ def add_model(p, runtime: bool = True, batch: bool = True):
                    help="CPU only: int8 dynamic quantization of the GRU and linear layers (faster, approximate)")
 
 
+def add_standardize(p) -> None:
+    p.add_argument("--standardize", choices=["off", "parent", "parent+tautomer"], default="off",
+                   help="standardize each molecule first with RDKit's rdMolStandardize: parent (largest organic"
+                        " fragment, neutralized) or parent+tautomer (then the canonical tautomer); tables gain"
+                        " standardized_smiles and standardization (what was done). Default off")
+
+
+def standardized(args, smiles: list) -> list:
+    """The molecules a command uses: as read, or standardized as --standardize asks."""
+    from ..standardize import molecules, standardize_all
+
+    mode = getattr(args, "standardize", "off")
+    return smiles if mode == "off" else molecules(smiles, standardize_all(smiles, mode))
+
+
 def load(args):
     """The model a command asked for (--model, --device, --int8)."""
     from ..api import MolVAE

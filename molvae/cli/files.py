@@ -5,21 +5,23 @@ import os
 import time
 from pathlib import Path
 
-from .common import UsageError, add_model, load, positive, report
+from .common import UsageError, add_model, add_standardize, load, positive, report, standardized
 
 
 def _stream(args, desc: str, writer, work) -> None:
-    """Read the input chunk by chunk, write work(chunk) for each (with a progress bar), and rename the output
-    into place at the end (removed if anything fails)."""
+    """Read the input chunk by chunk, write work(chunk, molecules) for each (with a progress bar), and rename
+    the output into place at the end (removed if anything fails). With --standardize the chunk gains the
+    standardization columns and the molecules are the standardized ones."""
     from tqdm import tqdm
 
-    from ..data import iter_table
+    from ..data import iter_table, output_name
+    from ..standardize import apply
 
     col, chunks = iter_table(args.input, args.smiles_column, chunk_size=args.chunk_size)
     bar = tqdm(desc=desc, unit="row", disable=args.quiet or None, mininterval=1)
     try:
         for chunk in chunks:
-            writer.write(work(chunk, col))
+            writer.write(work(*apply(chunk, col, args.standardize, output_name)))
             bar.update(len(chunk))
         writer.close()
     except BaseException:
@@ -39,8 +41,8 @@ def cmd_reconstruct(args) -> int:
     vae = load(args)
     t, n = time.time(), Counter()
 
-    def work(chunk, col):
-        rec = vae.reconstruct(chunk[col].tolist())
+    def work(chunk, molecules):
+        rec = vae.reconstruct(molecules)
         for name in ("reconstruction", "recon_exact", "stereo_removed", "error"):
             chunk[output_name(name, set(map(str, chunk.columns)))] = rec[name].values
         n.update(rows=len(chunk), encodable=int((rec["error"] == "").sum()), exact=int(rec["recon_exact"].sum()))
@@ -60,7 +62,7 @@ def cmd_score(args) -> int:
                          smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
                          latent_path=args.latent, engine=args.engine, scheduler=args.scheduler,
                          progress=not args.quiet, device=args.device, int8=args.int8,
-                         batch_size=args.model_batch_size)
+                         batch_size=args.model_batch_size, standardize=args.standardize)
     report(summary.line())
     return 0
 
@@ -88,7 +90,7 @@ def cmd_evaluate(args) -> int:
         raise UsageError(f"output directory does not exist: {out.parent}")
     if args.plots and not Path(args.plots).is_dir():
         Path(args.plots).mkdir(parents=True, exist_ok=True)
-    gen = read_smiles(args.generated, args.smiles_column)
+    gen = standardized(args, read_smiles(args.generated, args.smiles_column))
     if args.n:
         if len(gen) < args.n:
             raise UsageError(f"-n {args.n} asks for more molecules than {args.generated} holds ({len(gen)})")
@@ -129,13 +131,13 @@ def cmd_encode(args) -> int:
     writer = LatentWriter(out, vae.latent_dim) if out.suffix == ".npy" else TableWriter(out)
     n = Counter()
 
-    def work(chunk, col):
-        mu = vae.encode(chunk[col].tolist())
+    def work(chunk, molecules):
+        mu = vae.encode(molecules)
         n.update(rows=len(mu), ok=int((~np.isnan(mu).any(1)).sum()))
         if out.suffix == ".npy":
             return mu
         table = pd.DataFrame(mu, columns=[f"z{i}" for i in range(mu.shape[1])])
-        table.insert(0, "smiles", chunk[col].values)
+        table.insert(0, "smiles", molecules)
         return table
 
     _stream(args, "encode", writer, work)
@@ -148,6 +150,7 @@ def _add_stream_options(p) -> None:
     p.add_argument("--chunk-size", type=positive("--chunk-size"), default=10_000,
                    help="rows read at a time (the file is streamed; default 10,000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_standardize(p)
 
 
 def register(sub) -> None:
@@ -171,6 +174,7 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_standardize(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("evaluate", help="MOSES metrics of a file of generated molecules")
@@ -190,6 +194,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=positive("--batch-size"), default=256,
                    help="molecules ChemNet reads at once (default 256)")
     p.add_argument("--quiet", action="store_true")
+    add_standardize(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")

@@ -1,7 +1,7 @@
 """`molvae interpolate`, `explore` and `map`: walking the latent space."""
 from __future__ import annotations
 
-from .common import add_model, load, positive, positive_float, report
+from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
 
 
 def cmd_interpolate(args) -> int:
@@ -56,7 +56,7 @@ def cmd_map(args) -> int:
     mus, values, read = [], [], 0
     bar = tqdm(total=args.max_rows, desc="map", unit="mol", disable=args.quiet or None, mininterval=1)
     for chunk in chunks:  # only the first --max-rows rows are read, encoded a chunk at a time
-        smiles = chunk[col].tolist()[: args.max_rows - read]
+        smiles = standardized(args, chunk[col].tolist()[: args.max_rows - read])
         mu = vae.encode(smiles)
         ok = ~np.isnan(mu).any(1)
         mus.append(mu[ok])
@@ -103,5 +103,6 @@ def register(sub) -> None:
     p.add_argument("--max-rows", type=positive("--max-rows"), default=20000,
                    help="map the first N rows of the file (default 20,000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_standardize(p)
     add_model(p)
     p.set_defaults(func=cmd_map)

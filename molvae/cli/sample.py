@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from .common import add_model, load, positive, positive_float, report
+from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
 
 
 def _draw(args, vae, conditions, filters):
@@ -127,6 +127,7 @@ def _fit_prior_parser(sub) -> None:
                    help="which N: the file's first rows (default) or a random N drawn with --seed (for a file"
                         " whose rows are grouped by source)")
     p.add_argument("--seed", type=int, default=0)
+    add_standardize(p)
     p.set_defaults(func=cmd_fit_prior)
 
 
@@ -141,7 +142,7 @@ def cmd_fit_prior(args) -> int:
 
         rows = np.sort(np.random.default_rng(args.seed).choice(len(smiles), args.max_molecules, replace=False))
         smiles = [smiles[i] for i in rows]
-    smiles = smiles[: args.max_molecules]
+    smiles = standardized(args, smiles[: args.max_molecules])
     fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
     record["data"] = str(args.data)
     prior.save(vae.path, fitted, record)

@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from .common import positive, positive_float, report
+from .common import add_standardize, positive, positive_float, report
 
 TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type); a second spelling is an older name still accepted
     ("--data",): ("data", str), ("--out",): ("out", str), ("--smiles-column",): ("smiles_column", str),
@@ -28,7 +28,7 @@ TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type); a second spelling is an
     ("--recon-eval",): ("recon_eval", int), ("--seed",): ("seed", int), ("--threads",): ("threads", int),
     ("--device",): ("device", str),
     ("--properties",): ("properties", str), ("--property-weight",): ("property_weight", float),
-    ("--init-from",): ("init_from", str),
+    ("--init-from",): ("init_from", str), ("--standardize",): ("standardize", str),
 }
 SWITCHES = {"no_bidirectional": ("bidirectional", False), "no_amp": ("amp", False), "freeze_vae": ("freeze_vae", True),
             "extend_vocab": ("extend_vocab", True)}
@@ -101,7 +101,7 @@ def cmd_prepare(args) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     props = parse_properties(args.properties or "")
     vocab, ts = prepare(args.data, args.out, args.smiles_column, None, args.max_len or 0, args.workers,
-                        log=report, properties=props)
+                        log=report, properties=props, standardize=args.standardize)
     bad = sum(ts.skipped.values())
     report(f"prepared {len(ts)} molecules ({bad} skipped: {ts.skipped}) with a {len(vocab)}-token vocabulary in"
            f" {Path(args.out) / 'prepared'}; train with: molvae train --data {args.data} --out {args.out}")
@@ -139,4 +139,5 @@ def register(sub) -> None:
     p.add_argument("--properties", default=None,
                    help="comma-separated property labels, as for train --properties (encoded once with the data)")
     p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1)
+    add_standardize(p)
     p.set_defaults(func=cmd_prepare)
