@@ -2,10 +2,10 @@
 one architecture, all measured in one run on the same molecules, so the ratios compare like with like.
 
     python benchmarks/train_speed.py [--model training/zinc/checkpoint] [--data data/zinc_moses_100k.csv.gz]
-        [--n 6000] [--steps 40] [--settings fp32:128 bf16:128 bf16:256 bf16:512] [--name train_speed]
+        [--n 12000] [--steps 40] [--settings fp32:128:2 bf16:128:2 ...] [--name train_speed]
 
-Each setting is precision:batch size. The first setting is the reference (the recipe the stage-1 broad model
-was trained with: float32, batch 128); the table gives every setting's rate and its ratio to the reference.
+Each setting is precision:batch size:torch threads. The first setting is the reference (the recipe the stage-1
+broad model was trained with: float32, batch 128, 2 threads); the table gives every setting's rate and its ratio to the reference.
 A step is what molvae's trainer does (molvae/train.py): length-bucketed batch, encoder, reparameterization,
 teacher-forced decoder, free-bits KL, the property head's loss when the model has one, backward, gradient
 clipping, Adam. `bf16` is bfloat16 autocast (molvae.device.bf16_autocast; needs AMX or AVX-512 BF16, else it
@@ -67,7 +67,7 @@ def rate(model, ts: data.TokenizedSet, precision: str, batch_size: int, steps: i
         opt.step()
         seen += len(b)
     secs = time.perf_counter() - t0
-    return {"precision": precision, "batch_size": batch_size, "steps": steps, "molecules": seen,
+    return {"precision": precision, "batch_size": batch_size, "threads": threads, "steps": steps, "molecules": seen,
             "seconds": round(secs, 2), "molecules_per_s": round(seen / secs, 1)}
 
 
@@ -77,30 +77,30 @@ def main() -> None:
     ap.add_argument("--data", default="data/zinc_moses_100k.csv.gz")
     ap.add_argument("--n", type=int, default=12000)
     ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--settings", nargs="+", default=["fp32:128", "bf16:128", "bf16:256", "bf16:512"])
+    ap.add_argument("--settings", nargs="+", default=["fp32:128:2", "bf16:128:2", "bf16:256:2", "bf16:64:2",
+                                                        "fp32:128:1", "bf16:128:1"])
     ap.add_argument("--name", default="train_speed")
     a = ap.parse_args()
     model, vocab, _ = checkpoint.load_model(a.model)
     ts = molecules(a.data, a.n, vocab)
     rows = []
     for s in a.settings:
-        precision, bs = s.split(":")
-        rows.append(rate(model, ts, precision, int(bs), a.steps, a.threads))
+        precision, bs, threads = s.split(":")
+        rows.append(rate(model, ts, precision, int(bs), a.steps, int(threads)))
         print(rows[-1], flush=True)
     ref = rows[0]["molecules_per_s"]
     for r in rows:
         r["ratio_to_first"] = round(r["molecules_per_s"] / ref, 2)
     n_params = sum(p.numel() for p in model.parameters())
     res = {"model": a.model, "parameters": n_params, "data": a.data, "molecules_pool": len(ts),
-           "mean_tokens": round(float(ts.lengths.mean()), 1), "threads": a.threads, "cpu_bf16": cpu_has_bf16(),
+           "mean_tokens": round(float(ts.lengths.mean()), 1), "cpu_bf16": cpu_has_bf16(),
            "cpu_count": os.cpu_count(), "rows": rows, **record({a.model: ROOT / a.model})}
-    lines = [f"# Training throughput ({a.model}, {n_params:,} parameters, {a.threads} threads)", "",
+    lines = [f"# Training throughput ({a.model}, {n_params:,} parameters)", "",
              f"{len(ts):,} molecules of {a.data} (mean {res['mean_tokens']} tokens), {a.steps} timed steps a"
              f" setting; bfloat16 units on this CPU: {res['cpu_bf16']}.", "",
-             "| precision | batch | molecules/s | ratio to the first row |", "|---|---|---|---|"]
-    lines += [f"| {r['precision']} | {r['batch_size']} | {r['molecules_per_s']:.0f} | {r['ratio_to_first']:.2f} |"
-              for r in rows]
+             "| precision | batch | threads | molecules/s | ratio to the first row |", "|---|---|---|---|---|"]
+    lines += [f"| {r['precision']} | {r['batch_size']} | {r['threads']} | {r['molecules_per_s']:.0f} |"
+              f" {r['ratio_to_first']:.2f} |" for r in rows]
     lines += ["", markdown_line(res)]
     save(a.name, res, "\n".join(lines) + "\n")
 

@@ -1,0 +1,27 @@
+"""Keep the campaign's latest weights in the repository, so a later run on a fresh machine can go on from them.
+
+    python training/broad/keep.py [RUN_DIR]        # default $MOLVAE_CAMPAIGN or /work/campaign/broad
+
+Writes training/broad/weights/ (model.json, model.safetensors, MODEL_CARD.md): the checkpoint's weights with its
+parameters stored as float16 (half the size; buffers such as the property head's scaling stay float32), without
+optimizer state. A run that starts from them (`init_from = "training/broad/weights"` in campaign.toml) begins
+with a fresh optimizer.
+"""
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from molvae import checkpoint  # noqa: E402
+
+run = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MOLVAE_CAMPAIGN", "/work/campaign/broad"))
+model, vocab, meta = checkpoint.load_model(run / "checkpoint")
+with torch.no_grad():
+    for p in model.parameters():
+        p.data = p.data.half()
+checkpoint.save_model(ROOT / "training/broad/weights", model, vocab, meta["provenance"], meta["metrics"],
+                      name="broad (campaign, in progress)")
+print(f"kept {run / 'checkpoint'} in training/broad/weights: {meta['metrics'].get('molecules_seen')} molecules seen")
