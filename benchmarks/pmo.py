@@ -9,7 +9,7 @@ SELFIES-VAE-BO and Screening, with the sum over the tasks.
 
     python benchmarks/pmo.py --tasks qed,median1 --methods random,bo --seeds 0,1,2 --budget 10000 --jobs 2
     python benchmarks/pmo.py --budget 2000 --table-only          # rewrite the table from the JSON files
-    python benchmarks/pmo.py --table-only --readme               # ... and copy the 10,000-call table into README.md
+    python benchmarks/pmo.py --table-only --docs                 # ... and copy the 10,000-call table into docs/optimization.md
     python benchmarks/pmo.py --plogp --methods bo --seeds 0 --budget 2000 --n-starts 50 --start-budget 100
     python benchmarks/pmo.py --methods gradient@fast --budget 2000   # METHOD@MODEL: another (bundled) model
     python benchmarks/pmo.py --methods gradient+rt250 --budget 2000  # fine-tune the model every 250 calls
@@ -324,24 +324,25 @@ def like_for_like_row(runs: dict, methods: list, full: list) -> list:
             + " | ".join(cells + [f"{v:.3f}" for v in pub]) + " |"]
 
 
-README_LABELS = {"molvae gradient+rt500": "molvae auto (gradient, retraining every 500 calls)",
-                 "molvae gradient+rt500@training-zinc-checkpoint": "molvae auto on the stage-1 zinc checkpoint"}
+DOCS_PAGE = ROOT / "docs" / "optimization.md"  # the page whose PMO table --docs rewrites
+DOCS_LABELS = {"molvae gradient+rt500": "molvae auto (gradient, retraining every 500 calls)",
+               "molvae gradient+rt500@training-zinc-checkpoint": "molvae auto on the stage-1 zinc checkpoint"}
 
 
-def copy_to_readme(section: str, readme: Path) -> None:
-    """Replace README's PMO table (the block of table lines under its `| Task | molvae random` header) with the
-    table of a pmo.md section, methods renamed as README_LABELS says, so the README shows pmo.md's numbers."""
+def copy_to_docs(section: str, page: Path) -> None:
+    """Replace the page's PMO table (the block of table lines under its `| Task | molvae random` header) with the
+    table of a pmo.md section, methods renamed as DOCS_LABELS says, so the page shows pmo.md's numbers."""
     table = [ln for ln in section.splitlines() if ln.startswith("|")]
-    for old, new in README_LABELS.items():
+    for old, new in DOCS_LABELS.items():
         table[0] = table[0].replace(f"| {old} |", f"| {new} |")
-    lines = readme.read_text().splitlines()
+    lines = page.read_text().splitlines()
     start = next((i for i, ln in enumerate(lines) if ln.startswith("| Task | molvae random")), None)
     if start is None:
-        raise SystemExit(f"{readme}: no PMO table (a line starting '| Task | molvae random') to replace")
+        raise SystemExit(f"{page}: no PMO table (a line starting '| Task | molvae random') to replace")
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1
-    readme.write_text("\n".join(lines[:start] + table + lines[end:]) + "\n")
+    page.write_text("\n".join(lines[:start] + table + lines[end:]) + "\n")
 
 
 def provenance_summary(recs: list) -> str:
@@ -523,7 +524,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="parallel runs (one torch thread each)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ap.add_argument("--table-only", action="store_true")
-    ap.add_argument("--readme", action="store_true", help="also copy the table at --budget into README.md")
+    ap.add_argument("--docs", "--readme", dest="docs", action="store_true",
+                    help="also copy the table at --budget into docs/optimization.md")
     ap.add_argument("--plogp", action="store_true", help="JT-VAE's penalized logP experiments instead")
     ap.add_argument("--n-starts", type=int, default=800)
     ap.add_argument("--start-budget", type=int, default=100)
@@ -562,8 +564,8 @@ def main(argv=None) -> int:
     found = [re.match(r"(.+?)__(.+)__b(\d+)__s\d+\.json$", p.name) for p in out_dir.glob("*.json")]
     found = [m.groups() for m in found if m]
     budgets = sorted({int(b) for _, _, b in found}, key=lambda b: (b != args.budget, -b))
-    if args.readme and args.budget not in budgets:
-        print(f"--readme: no {args.budget:,}-call results in {out_dir}; README.md left as it is", file=sys.stderr)
+    if args.docs and args.budget not in budgets:
+        print(f"--docs: no {args.budget:,}-call results in {out_dir}; {DOCS_PAGE} left as it is", file=sys.stderr)
         return 2
     # the tables hold every run on file, not only this invocation's: PMO's task order, then the methods
     order = [x for t in dict.fromkeys(DEFAULT_TASKS + list(PUBLISHED)) for x in (t, t + PMO_SUFFIX)]
@@ -575,9 +577,9 @@ def main(argv=None) -> int:
     (RESULTS / "pmo.md").write_text("# PMO benchmark: top-10 AUC of molvae's latent optimizers\n\n"
                                     + "\n".join(sections) + "\n" + check)
     print(f"wrote {RESULTS / 'pmo.md'}", flush=True)
-    if args.readme:
-        copy_to_readme(sections[budgets.index(args.budget)], ROOT / "README.md")
-        print(f"copied the {args.budget:,}-call table into {ROOT / 'README.md'}", flush=True)
+    if args.docs:
+        copy_to_docs(sections[budgets.index(args.budget)], DOCS_PAGE)
+        print(f"copied the {args.budget:,}-call table into {DOCS_PAGE}", flush=True)
     return 0
 
 
