@@ -62,6 +62,9 @@ def measure_frechet() -> dict:
     a, b = rng.standard_normal((40, 12)), rng.standard_normal((60, 12)) * 1.5 + 0.3
     out = {"random_12": metrics.frechet_distance(a.mean(0), np.cov(a.T), b.mean(0), np.cov(b.T))}
     z = np.load(metrics.REFERENCE_DIR / "moses_test" / "fcd.npz", allow_pickle=False)
+    zs = np.load(metrics.REFERENCE_DIR / "moses_test_scaffolds" / "fcd.npz", allow_pickle=False)
+    out["moses_test_vs_scaffolds"] = metrics.frechet_distance(*(x.astype(np.float64) for x in (
+        z["mu"], z["sigma"], zs["mu"], zs["sigma"])))
     mu, sigma = metrics.fcd_stats(_moses_test(0, 300))  # 300 molecules, 512 activations: a singular covariance
     out["chemnet_300_vs_moses_test"] = metrics.frechet_distance(mu, sigma, z["mu"].astype(np.float64),
                                                                 z["sigma"].astype(np.float64))
