@@ -17,6 +17,11 @@ import pytest
 from tests.conftest import DATA
 
 RECORD = Path(__file__).parent / "data" / "recorded_numbers.json"
+# The one number held to a looser tolerance: the Frechet distance from a rank-deficient covariance (300
+# molecules, 512 activations). The recorded value came from scipy's sqrtm of the non-symmetric product, the
+# code now takes the eigenvalues of a symmetric form; on such a matrix either is accurate to about 1e-7
+# (they differ by 3e-8 relative), while on full-rank covariances they agree to 1e-12.
+LOOSER = {"frechet.chemnet_300_vs_moses_test": 1e-6}
 
 
 def _moses_test(start: int, n: int, name: str = "moses_test.csv.gz") -> list[str]:
@@ -175,7 +180,7 @@ def _same(got, want, path=""):
         for i, (g, w) in enumerate(zip(got, want)):
             _same(g, w, f"{path}[{i}]")
     elif isinstance(want, float):
-        assert got == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), path
+        assert got == pytest.approx(want, rel=LOOSER.get(path, 1e-9), abs=1e-12, nan_ok=True), path
     else:
         assert got == want, path
 
@@ -184,6 +189,16 @@ def _same(got, want, path=""):
 def test_the_code_gives_the_recorded_numbers(name):
     recorded = json.loads(RECORD.read_text())[name]
     _same(json.loads(json.dumps(MEASURES[name]())), recorded, name)
+
+
+def test_the_frechet_distance_is_symmetric_and_zero_for_the_same_gaussian():
+    from molvae import metrics
+
+    z = np.load(metrics.REFERENCE_DIR / "moses_test" / "fcd.npz", allow_pickle=False)
+    zs = np.load(metrics.REFERENCE_DIR / "moses_test_scaffolds" / "fcd.npz", allow_pickle=False)
+    a, b = (z["mu"].astype(np.float64), z["sigma"].astype(np.float64)), (zs["mu"].astype(np.float64), zs["sigma"].astype(np.float64))
+    assert metrics.frechet_distance(*a, *b) == pytest.approx(metrics.frechet_distance(*b, *a), rel=1e-10)
+    assert abs(metrics.frechet_distance(*a, *a)) < 1e-8
 
 
 def test_the_comparison_catches_a_changed_number():
