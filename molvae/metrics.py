@@ -1,6 +1,9 @@
 """Distribution-learning metrics, defined as in MOSES (Polykovskiy et al., Frontiers in Pharmacology 2020):
 validity, unique@k, novelty, IntDiv1/2, Filters, FCD, SNN, Frag, Scaf, and Wasserstein distances of logP, SA,
-QED and MW. FCD (Preuer et al. 2018) uses the `fcd` package, whose ChemNet weights ship in its wheel.
+QED and MW. The code is written here from those definitions (and MOSES's constants: Morgan radius 2 and 1,024
+bits, scaffolds of two rings or more, the filters' atoms, ring size and SMARTS lists). FCD (Preuer et al. 2018):
+ChemNet's activations come from the `fcd` package, whose weights ship in its wheel; the Frechet distance between
+their Gaussians is computed here from its formula.
 
 The default reference is the MOSES test split; its statistics (FCD mean and covariance, BRICS fragment and
 scaffold counts, property quantiles) ship in molvae/reference, so evaluation does not re-run ChemNet over
