@@ -1,13 +1,13 @@
 """How many latent dimensions a model uses: active units beside the dimensions whose KL is clearly above the
 free-bits floor, on held-out molecules.
 
-    python benchmarks/latent_use.py [--models default,fast] [-n 2000] [--free-bits 0.1]
+    python benchmarks/latent_use.py [--models default,fast,fast:int8] [-n 2000] [--free-bits 0.1]
 
 Encodes the first n molecules of data/moses_test.csv.gz that the model can encode and reports, per model:
 active units (Burda et al. 2016: Var over molecules of mu_d above 0.01), the dimensions whose mean
 KL(q(z_d | x) || N(0, 1)) is above twice the free-bits floor (both bundled models were trained with free bits
 0.1 nat per dimension: training/*/config.json), the total KL and the per-dimension KL sorted. Writes
-benchmarks/results/latent_use.json and .md.
+benchmarks/results/latent_use.json and .md. NAME:int8 loads a model with int8 dynamic quantization.
 """
 import argparse
 import gzip
@@ -41,12 +41,12 @@ def main():
     from molvae.api import MolVAE
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="default,fast")
+    ap.add_argument("--models", default="default,fast,fast:int8")
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--free-bits", type=float, default=0.1)
     args = ap.parse_args()
     smiles = moses_test(args.n)
-    vaes = {name: MolVAE.load(name) for name in args.models.split(",")}
+    vaes = {name: MolVAE.load(name.split(":")[0], int8=name.endswith(":int8")) for name in args.models.split(",")}
     res = {"data": f"data/moses_test.csv.gz, first {args.n} molecules", "free_bits": args.free_bits,
            "threshold": 2 * args.free_bits, "models": {k: latent_use(v, smiles, args.free_bits) for k, v in vaes.items()},
            **record(vaes)}
