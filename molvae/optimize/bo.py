@@ -15,8 +15,8 @@ J. Gardner, R. Turner, M. Poloczek, "Scalable Global Optimization via Local Baye
   already seen, the region restarts around the best point that has not yet been a collapsed centre (the data
   are kept, unlike TuRBO's fresh restarts; recentring as in CoBO, Lee et al. 2023).
 * Batch acquisition: Thompson sampling without replacement over ``n_candidates`` points in the region, each
-  perturbing the centre in a random ~20 of the D dimensions (TuRBO's candidate generation): a diverse batch
-  of q for the price of one joint posterior draw.
+  perturbing the centre in a random ~20 of the D dimensions (the perturbation probability min(1, 20/D) of
+  BoTorch's TuRBO-1 tutorial): a diverse batch of q for the price of one joint posterior draw.
 * Initial design: ``n_init`` prior draws (the start molecule and draws around it in constrained mode).
 * Constrained mode: a decode below the similarity floor costs no call; it joins the data (with a value below
   the start's) under the last fit's hyperparameters, which are refitted only once the oracle has answered
@@ -120,8 +120,8 @@ def region_box(centre, lengthscales, length: float):
 
 
 def _moved_dimensions(n: int, dim: int):
-    """Which coordinates each of n candidates changes: each one with probability min(1, 20/dim) (TuRBO's
-    choice for many dimensions), and one more at random, so that no candidate is the centre itself."""
+    """Which coordinates each of n candidates changes: each one with probability min(1, 20/dim) (as in
+    BoTorch's TuRBO-1 tutorial), and always one chosen at random, so that no candidate is the centre itself."""
     import torch
 
     moved = torch.rand(n, dim) <= min(1.0, 20.0 / dim)
