@@ -125,7 +125,7 @@ def model_card(meta: dict) -> str:
           if isinstance(prov.get("property_head"), dict) else []), "",
         "## Validation (last epoch)",
     ]
-    lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "beta")]
+    lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "kl_above_floor", "beta")]
     lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in prov.get("versions", {}).items()], ""]
     extra = meta.get("card_extra")
     return "\n".join(lines) + (("\n" + extra + "\n") if extra else "")

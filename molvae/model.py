@@ -251,3 +251,10 @@ def property_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> int:
     """Burda et al. (2016): a dimension is active when Var_x(E[z_d | x]) exceeds the threshold."""
     return int((mu.var(0) > threshold).sum()) if mu.shape[0] > 1 else 0
+
+
+def dims_above_floor(kl_per_dim, free_bits: float, factor: float = 2.0) -> int:
+    """Latent dimensions whose mean KL (nats, averaged over a data set) is clearly above the free-bits floor:
+    more than ``factor`` times it. Free bits let a dimension sit at the floor at no cost, and such a dimension
+    still passes the active-units variance test: this count says how many carry more than the floor's share."""
+    return int((torch.as_tensor(kl_per_dim, dtype=torch.float64) > factor * free_bits).sum())

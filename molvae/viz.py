@@ -49,17 +49,20 @@ def _plt():
 
 
 def training_curves(rows: list[dict], path) -> Path:
-    """Validation reconstruction NLL, KL, active units and reconstruction accuracy by epoch, from a run's
+    """Validation reconstruction NLL, KL, active units beside the dimensions whose KL is above twice the
+    free-bits floor, and reconstruction accuracy by epoch, from a run's
     per-epoch metrics (molvae.train.read_metrics)."""
     p = check_png(path)
     plt = _plt()
     ep = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, key, title in zip(axes, ["val_nll", "val_kl", "active_units", "val_recon_exact"],
-                              ["reconstruction NLL (nats)", "KL (nats)", "active units", "exact reconstruction"]):
-        ax.plot(ep, [r.get(key, np.nan) for r in rows], marker="o")
+                              ["reconstruction NLL (nats)", "KL (nats)", "latent dimensions", "exact reconstruction"]):
+        ax.plot(ep, [r.get(key, np.nan) for r in rows], marker="o", label=key.replace("_", " "))
         ax.set_title(title)
         ax.set_xlabel("epoch")
+    axes[2].plot(ep, [r.get("kl_above_floor", np.nan) for r in rows], marker="o", label="KL > 2x free bits")
+    axes[2].legend()
     fig.tight_layout()
     fig.savefig(p, dpi=100)
     plt.close(fig)

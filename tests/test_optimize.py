@@ -253,7 +253,17 @@ def test_the_trust_region_grows_after_a_run_of_improvements_and_halves_after_a_r
     r.update(np.array([1.0]))
     assert r.length == 0.5  # the improvement broke the run of failures
     r.restart(0.8)
-    assert (r.length, r.streak, r.best) == (0.8, 0, -float("inf"))
+    assert (r.length, r.run, r.best) == (0.8, [], -float("inf"))
+
+
+def test_the_trust_region_box_follows_the_lengthscales_and_keeps_the_volume_of_a_cube():
+    from molvae.optimize.bo import region_box
+
+    lower, upper = region_box(np.full(3, 0.5), [0.5, 1.0, 2.0], 0.2)
+    side = (upper - lower).numpy()
+    assert side == pytest.approx([0.1, 0.2, 0.4]) and np.prod(side) == pytest.approx(0.2**3)
+    lower, upper = region_box(np.array([0.05, 0.5, 0.95]), [1.0, 1.0, 1.0], 0.2)
+    assert lower.numpy() == pytest.approx([0.0, 0.4, 0.85]) and upper.numpy() == pytest.approx([0.15, 0.6, 1.0])
 
 
 def test_a_surrogate_that_fails_to_fit_is_reported_in_the_summary_and_the_run_goes_on(vae, monkeypatch):

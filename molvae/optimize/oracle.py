@@ -19,38 +19,47 @@ class OptimizeError(ValueError):
 
 
 # -- PMO's top-n AUC ---------------------------------------------------------------------------------------
+def _checkpoints(n_calls: int, budget: int, every: int) -> np.ndarray:
+    """Where the top-n curve is read: 0, then every ``every`` calls below min(n_calls, budget), then n_calls."""
+    inner = np.arange(every, min(n_calls, budget), every) if every > 0 else np.zeros(0, dtype=int)
+    return np.concatenate([[0], inner, [n_calls]]).astype(np.float64)
+
+
+def _top_n_means(gains: np.ndarray, counted: np.ndarray, at: np.ndarray, top_n: int) -> np.ndarray:
+    """The mean of the ``top_n`` largest counted gains among the first k calls, for each k in ``at`` (0 where
+    none is counted yet; the mean of all of them while there are fewer than top_n). A min-heap keeps the top_n."""
+    import heapq
+
+    heap, means, done = [], [], 0
+    for k in at.astype(int):
+        for g in gains[done:k][counted[done:k]]:
+            (heapq.heappush if len(heap) < top_n else heapq.heappushpop)(heap, float(g))
+        done = k
+        means.append(sum(heap) / len(heap) if heap else 0.0)
+    return np.array(means)
+
+
 def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, finish: bool = True,
             direction: str = "maximize", feasible=None) -> float:
-    """Area under the curve of the mean of the top-n scores against oracle calls, normalized by the budget,
-    as PMO defines it (Gao et al. 2022, and its code's oracle logging):
+    """PMO's top-n AUC (Gao et al., NeurIPS 2022): the area under the curve "mean of the best ``top_n`` scores
+    so far" against oracle calls, divided by ``budget``.
 
-    the mean of the best ``top_n`` scores among the first k calls is taken at k = freq_log, 2 freq_log, ...
-    (below the number of calls) and at the last call; the curve starts at 0 at k = 0; the area under these
-    points by the trapezoid rule is divided by ``budget``; with ``finish`` a run that stopped before the
-    budget has its last value extended flat to the budget. Fewer than ``top_n`` scores: the mean of those
-    there are. For a minimized objective the "best" are the lowest. ``feasible`` (a boolean mask) leaves
-    out calls that do not count (constrained mode); they still take up their place on the call axis.
+    As PMO reads it, the curve is known at 0 (value 0), every ``freq_log`` calls below the number of calls, and
+    at the last call, and joined by straight lines (the trapezoid rule); with ``finish`` a run that stopped
+    before the budget keeps its last value up to the budget. Fewer than ``top_n`` scores: the mean of those
+    there are. For a minimized objective the best are the lowest. ``feasible`` (a boolean mask) leaves out
+    calls that do not count (constrained mode); they still take their place on the call axis.
     """
-    s = np.asarray(scores, dtype=np.float64)
-    n = len(s)
     if budget <= 0:
         raise ValueError("budget must be positive")
     sign = 1.0 if direction == "maximize" else -1.0
-    ok = np.ones(n, dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
-
-    def top(k: int) -> float:
-        v = sign * s[:k][ok[:k]]
-        return float(sign * np.sort(v)[::-1][:top_n].mean()) if len(v) else 0.0
-
-    area, prev, called = 0.0, 0.0, 0
-    for k in range(freq_log, min(n, budget), freq_log):
-        cur = top(k)
-        area += freq_log * (cur + prev) / 2
-        prev, called = cur, k
-    cur = top(n)
-    area += (n - called) * (cur + prev) / 2
-    if finish and n < budget:
-        area += (budget - n) * cur
+    gains = sign * np.asarray(scores, dtype=np.float64)
+    counted = np.ones(len(gains), dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
+    at = _checkpoints(len(gains), budget, freq_log)
+    curve = sign * _top_n_means(gains, counted, at, top_n)
+    area = float(np.sum(np.diff(at) * (curve[1:] + curve[:-1]) / 2))
+    if finish:
+        area += max(0, budget - len(gains)) * curve[-1]
     return area / budget
 
 
