@@ -8,6 +8,8 @@ from pathlib import Path
 
 import tomllib
 
+from .errors import MolvaeError
+
 RENAMED = {"hidden_dim": "dec_hidden", "enc_hidden_dim": "enc_hidden"}  # older names still read
 
 # The bundled models' recipes (training/default/config.json, training/fast/config.json): what `molvae train`
@@ -23,7 +25,7 @@ PRESETS = {
 }
 
 
-class TrainError(ValueError):
+class TrainError(MolvaeError):
     """A user-facing problem with a training run (bad settings, nothing to resume, no usable data)."""
 
 

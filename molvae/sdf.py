@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+from .errors import MolvaeError
 
 READ_ERROR = "read_error"  # the column that says why a record could not be read ("" when it could)
 MOLBLOCK = "sd_molblock"  # the record's molecule as it was in the file, written back verbatim to an SD file
@@ -152,7 +153,7 @@ def molecule_column(columns) -> str:
             return name
     named = [c for c in cols if "smiles" in c.lower()]
     if not named:
-        raise ValueError(f"no SMILES column to write as SD records (columns: {', '.join(cols[:10])})")
+        raise MolvaeError(f"no SMILES column to write as SD records (columns: {', '.join(cols[:10])})")
     return named[0]
 
 

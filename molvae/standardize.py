@@ -15,6 +15,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from . import chem
+from .errors import MolvaeError
 
 MODES = ("off", "parent", "parent+tautomer")
 COLUMNS = ("standardized_smiles", "standardization")
@@ -22,7 +23,7 @@ COLUMNS = ("standardized_smiles", "standardization")
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"unknown standardization {mode!r} (use {', '.join(MODES)})")
+        raise MolvaeError(f"unknown standardization {mode!r} (use {', '.join(MODES)})")
     return mode
 
 

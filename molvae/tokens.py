@@ -16,6 +16,7 @@ import selfies as sf
 
 from . import chem
 from .pools import Done, process_pool
+from .errors import MolvaeError
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
@@ -120,9 +121,9 @@ class Vocab:
 
     def __post_init__(self):
         if tuple(self.tokens[:3]) != SPECIALS:
-            raise ValueError("vocabulary must start with <pad>, <bos>, <eos>")
+            raise MolvaeError("vocabulary must start with <pad>, <bos>, <eos>")
         if len(set(self.tokens)) != len(self.tokens):
-            raise ValueError("vocabulary has duplicate tokens")
+            raise MolvaeError("vocabulary has duplicate tokens")
         object.__setattr__(self, "index", {t: i for i, t in enumerate(self.tokens)})
 
     pad, bos, eos = PAD_ID, BOS_ID, EOS_ID

@@ -167,3 +167,32 @@ def test_training_hashes_are_computed_once_per_file(tmp_path, monkeypatch, train
     monkeypatch.setattr(metrics, "canonical_valid", lambda s: 1 / 0)  # a second call reads the cache
     assert np.array_equal(metrics.training_hashes(src), h)
     assert metrics.novelty(train_smiles[:3] + ["CCCCCCCCCCCCCCCCCC"], h) == 0.25
+
+
+def test_help_documents_the_exit_statuses():
+    r = run("--help")
+    assert r.returncode == 0
+    text = r.stdout[r.stdout.index("exit status:"):]
+    for status, meaning in [("0", "success"), ("2", "a user error"), ("3", "a shortfall"), ("1", "a bug")]:
+        assert any(line.split()[:1] == [status] and meaning in line for line in text.splitlines()), (status, text)
+
+
+def test_a_bug_exits_1_with_its_traceback_and_a_user_error_2_in_one_line(tiny_model, monkeypatch, capsys):
+    """A plain ValueError from inside molvae is a bug, not a user error: it is not hidden behind one line."""
+    from molvae.errors import MolvaeError
+
+    def broken(self, *a, **k):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(MolVAE, "sample", broken)
+    assert main(["sample", "-n", "3", "--model", str(tiny_model)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ValueError: operands could not be broadcast together" in err
+    assert "internal error" in err.strip().splitlines()[-1]
+
+    def refused(self, *a, **k):
+        raise MolvaeError("temperature must be positive")
+
+    monkeypatch.setattr(MolVAE, "sample", refused)
+    assert main(["sample", "-n", "3", "--model", str(tiny_model)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["molvae sample: error: temperature must be positive"]

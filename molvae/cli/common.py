@@ -4,9 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import MolvaeError
 
-class UsageError(ValueError):
-    pass
+
+BUG, USER_ERROR, SHORTFALL, INTERRUPTED = 1, 2, 3, 130  # exit statuses (molvae --help's epilog)
+
+
+class UsageError(MolvaeError):
+    """A command-line request that cannot be carried out as asked (one line, exit 2)."""
 
 
 class Parser(argparse.ArgumentParser):

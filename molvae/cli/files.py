@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from .common import UsageError, add_model, add_standardize, load, positive, report, standardized
+from ..errors import MolvaeError
 
 
 def _stream(args, desc: str, writer, work) -> None:
@@ -126,7 +127,7 @@ def cmd_encode(args) -> int:
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".parquet"):
-        raise ValueError(f"output must be .npy or .parquet, got {out.name}")
+        raise MolvaeError(f"output must be .npy or .parquet, got {out.name}")
     vae = load(args)
     writer = LatentWriter(out, vae.latent_dim) if out.suffix == ".npy" else TableWriter(out)
     n = Counter()

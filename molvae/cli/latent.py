@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
+from ..errors import MolvaeError
 
 
 def cmd_interpolate(args) -> int:
@@ -10,7 +11,7 @@ def cmd_interpolate(args) -> int:
 
     check_output_path(args.output)
     if args.steps < 2:
-        raise ValueError(f"--steps must be at least 2 (got {args.steps})")
+        raise MolvaeError(f"--steps must be at least 2 (got {args.steps})")
     df = latent.interpolate(load(args), args.a, args.b, steps=args.steps, method=args.method)
     write_table(df, args.output)
     if args.image:
@@ -67,7 +68,7 @@ def cmd_map(args) -> int:
             break
     bar.close()
     if len(values) < 3:
-        raise ValueError("fewer than 3 molecules could be encoded; nothing to map")
+        raise MolvaeError("fewer than 3 molecules could be encoded; nothing to map")
     coords, var = latent.pca_2d(np.concatenate(mus).astype(np.float64))
     viz.latent_map(coords, np.array(values, dtype=float), args.property, args.output, var)
     report(f"mapped {len(values)} of {read} molecules; written to {args.output}")

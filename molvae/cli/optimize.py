@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import UsageError, add_model, load, positive, report, unit_interval
+from .common import INTERRUPTED, UsageError, add_model, load, positive, report, unit_interval
 
 
 def _check_outputs(args) -> None:
@@ -58,7 +58,7 @@ def cmd_optimize(args) -> int:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
         write_json(args.summary, {**res.summary, "best": res.best(10)[cols].to_dict("records")}, default=float)
     report(summary_line(res.summary) + f"; written to {args.output}")
-    return 130 if res.summary["stopped"] == "interrupted" else 0
+    return INTERRUPTED if res.summary["stopped"] == "interrupted" else 0
 
 
 def register(sub) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
+from .common import SHORTFALL, add_model, add_standardize, load, positive, positive_float, report, standardized
+from ..errors import MolvaeError
 
 
 def _draw(args, vae, conditions, filters):
@@ -33,7 +34,7 @@ def cmd_sample(args) -> int:
         viz.check_png(args.image)
     conditions = [parse_condition(w) for w in args.where or []]  # a bad condition fails before any work
     if args.novel and not conditions:
-        raise ValueError("--novel works with --where (guided sampling)")
+        raise MolvaeError("--novel works with --where (guided sampling)")
     filters = filter_function(args.filters)
     vae = load(args)
     t = time.time()
@@ -58,7 +59,7 @@ def cmd_sample(args) -> int:
     if len(df) < args.n:
         what = "met the conditions" if conditions else "passed the RDKit check" + (" and the filters" if filters else "")
         report(f"molvae sample: error: only {len(df)} of {args.n} molecules {what} after {drawn} draws")
-        return 1
+        return SHORTFALL
     return 0
 
 
@@ -107,7 +108,7 @@ def _sample_parser(sub) -> None:
                    help="discard molecules failing the MOSES filters or RDKit's PAINS alerts (default: none)")
     p.add_argument("--max-draws", type=positive("--max-draws"), default=None,
                    help="molecules decoded at most (default 10 x n, at least 1,000; with --where 200 x n, at least"
-                        " 10,000): past it the ones found are written and the exit status is 1")
+                        " 10,000): past it the ones found are written and the exit status is 3")
     p.add_argument("--prior", choices=["auto", "learned", "standard"], default="auto",
                    help="where latents come from: the model's learned prior (auto: when it has one) or N(0, I)")
     p.set_defaults(func=cmd_sample)

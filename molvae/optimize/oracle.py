@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from .. import chem
+from ..errors import MolvaeError
 
 FREQ_LOG = 100  # PMO logs the top-n every 100 calls
 
 
-class OptimizeError(ValueError):
+class OptimizeError(MolvaeError):
     """A user error in an optimization request (one line, no traceback)."""
 
 
@@ -34,7 +35,7 @@ def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, fini
     s = np.asarray(scores, dtype=np.float64)
     n = len(s)
     if budget <= 0:
-        raise ValueError("budget must be positive")
+        raise MolvaeError("budget must be positive")
     sign = 1.0 if direction == "maximize" else -1.0
     ok = np.ones(n, dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
 
