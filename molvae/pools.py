@@ -38,3 +38,15 @@ def map_chunks(func, items: list, size: int, workers: int, progress: str | None 
         return [func(c) for c in tqdm(chunks, **bar)]
     with process_pool(workers) as pool:
         return list(tqdm(pool.map(func, chunks), **bar))
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the platform has one (taskset, cgroup
+    cpusets, a batch scheduler's allocation), else the machine's count."""
+    import os
+
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

@@ -75,7 +75,7 @@ def register(sub) -> None:
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
     p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
                    help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the search (default 0)")
     p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
                    help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
     p.add_argument("--retrain-every", type=positive("--retrain-every"), default=0, metavar="N",
