@@ -256,3 +256,27 @@ def test_one_device_default_for_inference_and_training():
     import inspect
 
     assert inspect.signature(MolVAE.load).parameters["device"].default == "cpu"
+
+
+def test_a_python_objective_runs_from_the_installed_script_only_with_allow_python(tmp_path, tiny_model):
+    """The `molvae` console script's import path starts at its own bin folder, not the current directory."""
+    import os
+    from pathlib import Path
+
+    import molvae
+
+    bin_dir, work = tmp_path / "bin", tmp_path / "work"
+    bin_dir.mkdir()
+    work.mkdir()
+    script = bin_dir / "molvae"  # what pip writes for [project.scripts]
+    script.write_text("import sys\nfrom molvae.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    (work / "my_objective.py").write_text("def length(smiles):\n    return [len(s) for s in smiles]\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(molvae.__file__).resolve().parent.parent)}  # this molvae
+    args = [sys.executable, str(script), "optimize", "--objective", "my_objective:length", "--budget", "5",
+            "--method", "random", "-o", "log.csv", "--quiet", "--model", str(tiny_model)]
+    r = subprocess.run(args, cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "runs only with --allow-python" in r.stderr
+    r = subprocess.run(args + ["--allow-python"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    log = pd.read_csv(work / "log.csv")
+    assert len(log) == 5 and (log["score"] == log["smiles"].str.len()).all()

@@ -42,11 +42,24 @@ def summary_line(s: dict) -> str:
     return line
 
 
+def _import_from_here() -> None:
+    """--allow-python: modules in the current directory can be named (module:function), as with `python -m`;
+    the installed `molvae` script's import path starts at its own folder instead."""
+    import os
+    import sys
+
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
+
+
 def cmd_optimize(args) -> int:
     from ..data import write_table
     from ..files import write_json
     from ..optimize import check_request, optimize
 
+    if args.allow_python:
+        _import_from_here()
     check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size,
                   args.allow_python, retrain_every=args.retrain_every)
     _check_outputs(args)
@@ -67,7 +80,8 @@ def register(sub) -> None:
                    help="qed, logp, sa, plogp, plogp_norm, a PMO task, similarity:<SMILES>, isomer:<formula>, "
                         "smarts:<SMARTS>, a .toml file or module:function (with --allow-python)")
     p.add_argument("--allow-python", action="store_true",
-                   help="let the objective (or a TOML file it names) import and run Python code (module:function)")
+                   help="let the objective (or a TOML file it names) import and run Python code (module:function;"
+                        " modules in the current directory included)")
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["auto", "bo", "gradient", "random"], default="auto",
