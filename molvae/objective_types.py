@@ -158,13 +158,20 @@ class Objective:
             raise MolvaeError(f"objective {self.name!r} returned {vals.size} values for {len(smiles)} molecules")
         return vals
 
-    def __call__(self, smiles) -> np.ndarray:
+    def raw(self, smiles) -> np.ndarray:
+        """The objective's values, NaN where it could not score a molecule (invalid input, RDKit rejecting
+        it, a NaN or infinite result): the failures an optimization run counts."""
         smiles, mols, ok = _parse(smiles)
-        out = np.full(len(smiles), self.penalty)
+        out = np.full(len(smiles), math.nan)
         if ok:
             vals = self._values([smiles[i] for i in ok], [mols[i] for i in ok])
-            out[ok] = np.where(np.isfinite(vals), vals, self.penalty)
+            out[ok] = np.where(np.isfinite(vals), vals, math.nan)
         return out
+
+    def __call__(self, smiles) -> np.ndarray:
+        """The values, with the penalty where :meth:`raw` is NaN."""
+        vals = self.raw(smiles)
+        return np.where(np.isnan(vals), self.penalty, vals)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} ({self.direction})>"

@@ -32,7 +32,7 @@ def summary_line(s: dict) -> str:
              }.get(s["stopped"], "")
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
             f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
-            f" decodes{early}); "
+            f" decodes, {s['objective_failures']} molecules the objective could not score{early}); "
             f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
             f"top-10 AUC {s['auc_top10']:.4f}")
     if s.get("start"):
@@ -57,15 +57,21 @@ def cmd_optimize(args) -> int:
     from ..data import write_table
     from ..files import write_json
     from ..optimize import check_request, optimize
+    from ..optimize.oracle import TooManyFailures
 
     if args.allow_python:
         _import_from_here()
     check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size,
-                  args.allow_python, retrain_every=args.retrain_every)
+                  args.allow_python, retrain_every=args.retrain_every, max_failure_share=args.max_failure_share)
     _check_outputs(args)
-    res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
-                   similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
-                   progress=not args.quiet, allow_python=args.allow_python, retrain_every=args.retrain_every)
+    try:
+        res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
+                       similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
+                       progress=not args.quiet, allow_python=args.allow_python, retrain_every=args.retrain_every,
+                       max_failure_share=args.max_failure_share)
+    except TooManyFailures as exc:
+        write_table(exc.result.log, args.output)
+        raise UsageError(f"{exc}; the {exc.result.summary['calls']} calls made are in {args.output}") from None
     write_table(res.log, args.output)  # an interrupted run's log too, marked incomplete in the summary
     if args.summary:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
@@ -99,6 +105,10 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")
+    p.add_argument("--max-failure-share", type=unit_interval("--max-failure-share"), default=0.5, metavar="SHARE",
+                   help="stop (exit 2, the calls made written) once the objective has failed on more than this"
+                        " share of its calls, judged from 20 calls on (default 0.5; 1: never stop). Failures (no"
+                        " value, or an error in a Python objective) get the penalty and are counted in the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model(p, batch=False)
     p.set_defaults(func=cmd_optimize)
