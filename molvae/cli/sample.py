@@ -128,8 +128,12 @@ def _sample_parser(sub) -> None:
 
 def _fit_prior_parser(sub) -> None:
     p = sub.add_parser("fit-prior", help="fit a learned prior (a Gaussian mixture over the training molecules'"
-                                         " latents) and save it in the model directory")
+                                         " latents) and save it in the model directory, or in a copy (--out)")
     add_model(p)
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write a copy of the model with the fitted prior to DIR (a new directory) instead of adding"
+                        " the prior to --model's directory; required for a bundled model, which is part of the"
+                        " installed package")
     p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
     add_smiles_column(p)
     p.add_argument("--components", type=positive("--components"), default=400,
@@ -144,10 +148,32 @@ def _fit_prior_parser(sub) -> None:
     p.set_defaults(func=cmd_fit_prior)
 
 
+def _prior_destination(args):
+    """Where fit-prior writes: --out (a new directory), else --model's directory, never a bundled model (the
+    installed package is not written to). UsageError before any work otherwise."""
+    from pathlib import Path
+
+    from ..checkpoint import bundled_models
+
+    if args.out is not None:
+        out = Path(args.out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"--out must be a new or empty directory: {out}")
+        if not out.parent.is_dir():
+            raise UsageError(f"output directory does not exist: {out.parent}")
+        return out
+    if args.model is None or (args.model in bundled_models() and not Path(args.model).exists()):
+        name = args.model or "default"
+        raise UsageError(f"the bundled model '{name}' is part of the installed package: write a copy with the"
+                         f" fitted prior with --out DIR (or give --model a model directory of your own)")
+    return None
+
+
 def cmd_fit_prior(args) -> int:
     from .. import prior
     from ..data import read_smiles
 
+    out = _prior_destination(args)
     vae = load(args)
     smiles = read_smiles(args.data, args.smiles_column)
     if args.pick == "random" and args.max_molecules < len(smiles):
@@ -158,7 +184,12 @@ def cmd_fit_prior(args) -> int:
     smiles = standardized(args, smiles[: args.max_molecules])
     fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
     record["data"] = str(args.data)
-    prior.save(vae.path, fitted, record)
+    if out is not None:
+        import shutil
+
+        shutil.copytree(vae.path, out, dirs_exist_ok=True)
+    dest = out or vae.path
+    prior.save(dest, fitted, record)
     report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"
-           f" {record['fit_seconds']}s; written to {vae.path / prior.PRIOR_WEIGHTS}")
+           f" {record['fit_seconds']}s; written to {dest / prior.PRIOR_WEIGHTS}")
     return 0
