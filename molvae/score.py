@@ -157,7 +157,7 @@ def _ordered(chunks, submit, window: int):
 def _worker_env():
     os.environ["MOLVAE_WORKER"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if "torch" in sys.modules:  # a forked worker shares its parent's (maybe cached) model: one thread each
+    if "torch" in sys.modules:  # one torch thread per worker process
         sys.modules["torch"].set_num_threads(1)
 
 

@@ -84,7 +84,7 @@ class _Joined:
 
 
 class SmilesDecoding:
-    """SELFIES batches turned into canonical SMILES (smiles_of): in ``workers`` forked processes that work while
+    """SELFIES batches turned into canonical SMILES (smiles_of): in ``workers`` worker processes that work while
     the caller goes on (decoding the next batch on the GRU), or in this process when workers <= 1. submit()
     returns an object whose result() is the list; the results are the same either way. ``depth``: how many
     batches a caller should keep in flight."""
