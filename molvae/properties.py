@@ -13,7 +13,6 @@ from typing import Callable
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, RDConfig, rdMolDescriptors
 
-from . import chem  # noqa: F401  (importing chem silences RDKit logging)
 from .errors import MolvaeError
 
 

@@ -72,7 +72,8 @@ def standardize(smiles, mode: str = "parent") -> tuple[str | None, str]:
     if mode == "off":
         return chem.mol_to_smiles(mol), ""
     try:
-        mol, done = _steps(mol, tautomer=mode == "parent+tautomer")
+        with chem.rdkit_quiet():  # rdMolStandardize logs every step it takes
+            mol, done = _steps(mol, tautomer=mode == "parent+tautomer")
     except Exception as exc:  # noqa: BLE001 - one molecule RDKit cannot standardize stays a row, marked
         if not chem.is_rdkit_error(exc):
             raise

@@ -44,9 +44,12 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     """Run one command; the exit status is one of EPILOG's."""
+    from ..chem import rdkit_quiet
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with rdkit_quiet():  # RDKit's messages would interleave with the command's own reports
+            return args.func(args)
     except MolvaeError as exc:  # DataError, ModelError, TrainError, UsageError, ...: the user can fix it
         return _user_error(args, str(exc))
     except KeyboardInterrupt:
