@@ -30,6 +30,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from . import chem, properties
 from .files import atomic_path
 from .pools import map_chunks
+from .errors import MolvaeError
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
@@ -232,7 +233,7 @@ def filter_function(name: str | None):
         return passes_filters
     if name == "pains":
         return lambda mol: not properties.alerts(mol, "PAINS")
-    raise ValueError(f"unknown filters '{name}' (moses, pains, none)")
+    raise MolvaeError(f"unknown filters '{name}' (moses, pains, none)")
 
 
 # -- FCD --------------------------------------------------------------------------------------------------
@@ -352,8 +353,8 @@ class Reference:
             z = np.load(path / "fps.npz", allow_pickle=False)
             fps = np.unpackbits(z["bits"], axis=1)[:, : int(z["n_bits"])]
         except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"damaged or incomplete reference statistics in {path}: {str(exc).splitlines()[0]}"
-                             " (reinstall molvae, or delete the cache directory)") from None
+            raise MolvaeError(f"damaged or incomplete reference statistics in {path}: {str(exc).splitlines()[0]}"
+                              " (reinstall molvae, or delete the cache directory)") from None
         return cls(counts["name"], int(f["n"]), f["mu"].astype(np.float64), f["sigma"].astype(np.float64),
                    Counter(counts["frag"]), Counter(counts["scaf"]),
                    {k: q[k].astype(np.float64) for k in q.files}, fps)
@@ -363,7 +364,7 @@ class Reference:
         """A shipped reference: moses_test or moses_test_scaffolds (statistics in molvae/reference/NAME)."""
         path = REFERENCE_DIR / name
         if not path.is_dir():
-            raise ValueError(f"no shipped reference named '{name}'")
+            raise MolvaeError(f"no shipped reference named '{name}'")
         return cls.load(path)
 
     @classmethod
@@ -415,7 +416,7 @@ def evaluate(generated: Sequence[str], reference="moses_test", scaffold_referenc
     res["valid"] = len(gen) / max(1, len(generated))
     res["n_valid"] = len(gen)
     if not gen:
-        raise ValueError("no valid molecules to evaluate")
+        raise MolvaeError("no valid molecules to evaluate")
     for k in ks:
         res[f"unique@{k}"] = unique_at(gen, k) if len(gen) >= k else None
     res["novelty"] = novelty(gen, train) if train is not None else None

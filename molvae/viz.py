@@ -7,15 +7,16 @@ from typing import Sequence
 import numpy as np
 
 from . import chem
+from .errors import MolvaeError
 
 
 def check_png(path) -> Path:
     """The path of a PNG to write; ValueError (one line) when it is not .png or its directory is missing."""
     p = Path(path)
     if p.suffix.lower() != ".png":
-        raise ValueError(f"image path must end in .png: {p}")
+        raise MolvaeError(f"image path must end in .png: {p}")
     if not p.parent.is_dir():
-        raise ValueError(f"output directory does not exist: {p.parent}")
+        raise MolvaeError(f"output directory does not exist: {p.parent}")
     return p
 
 
@@ -29,7 +30,7 @@ def molecule_grid(smiles: Sequence[str], legends: Sequence[str], path, per_row: 
     mols = [chem.to_mol(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     if not mols:
-        raise ValueError("no molecules to draw")
+        raise MolvaeError("no molecules to draw")
     per_row = max(1, min(per_row, len(mols)))
     rows = -(-len(mols) // per_row)
     drawer = rdMolDraw2D.MolDraw2DCairo(per_row * size, rows * size, size, size)

@@ -10,12 +10,23 @@ import numpy as np
 import pandas as pd
 
 from .. import chem
+from ..objective_types import ObjectiveError
+from ..errors import MolvaeError
 
 FREQ_LOG = 100  # PMO logs the top-n every 100 calls
 
 
-class OptimizeError(ValueError):
+class OptimizeError(MolvaeError):
     """A user error in an optimization request (one line, no traceback)."""
+
+
+class TooManyFailures(ObjectiveError):
+    """The objective failed on more than the allowed share of its calls; ``result``: the run so far."""
+
+    result = None
+
+
+MIN_CALLS_FOR_SHARE = 20  # the failure share is judged from this many calls on (or the budget, if smaller)
 
 
 # -- PMO's top-n AUC ---------------------------------------------------------------------------------------
@@ -51,7 +62,7 @@ def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, fini
     calls that do not count (constrained mode); they still take their place on the call axis.
     """
     if budget <= 0:
-        raise ValueError("budget must be positive")
+        raise MolvaeError("budget must be positive")
     sign = 1.0 if direction == "maximize" else -1.0
     gains = sign * np.asarray(scores, dtype=np.float64)
     counted = np.ones(len(gains), dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
@@ -75,8 +86,10 @@ class Oracle:
     """
 
     def __init__(self, objective, budget: int, start: str | None = None, similarity_min: float | None = None,
-                 progress: bool = False, below_limit: int | None = None):
+                 progress: bool = False, below_limit: int | None = None, max_failure_share: float = 0.5):
         self.objective, self.budget = objective, int(budget)
+        self.max_failure_share = float(max_failure_share)
+        self.failures, self.first_failure = 0, None  # calls the objective could not score; what went wrong first
         self.below_limit = 20 * self.budget if below_limit is None else int(below_limit)
         self.sign = 1.0 if objective.direction == "maximize" else -1.0
         self.start, self.similarity_min = start, similarity_min
@@ -167,10 +180,41 @@ class Oracle:
                 out[i] = self._target(-math.inf, self.below[c])
         return out
 
+    def _values(self, new: list[str]) -> np.ndarray:
+        """The objective's values of new molecules, failures (NaN, or a batch whose objective raised
+        ObjectiveError) counted and given the objective's penalty."""
+        try:
+            raw = np.asarray(getattr(self.objective, "raw", self.objective)(new), dtype=np.float64)
+        except ObjectiveError as exc:  # a user function that raised: every molecule of the batch failed
+            raw = np.full(len(new), np.nan)
+            self.first_failure = self.first_failure or str(exc)
+        failed = np.isnan(raw)
+        if failed.any():
+            self.failures += int(failed.sum())
+            self.first_failure = self.first_failure or f"no value for {new[int(np.argmax(failed))]}"
+        return np.where(failed, getattr(self.objective, "penalty", np.nan), raw)
+
+    def _components(self, new: list[str]) -> dict:
+        """A multi-component objective's component values ({} for others, and for a batch that raised)."""
+        try:
+            return self.objective.components(new) if hasattr(self.objective, "components") else {}
+        except ObjectiveError:
+            return {}
+
+    def check_failures(self) -> None:
+        """TooManyFailures once more than ``max_failure_share`` of the calls (judged from
+        MIN_CALLS_FOR_SHARE calls, or the budget if smaller) have failed."""
+        if self.calls < min(MIN_CALLS_FOR_SHARE, self.budget) or self.failures <= self.max_failure_share * self.calls:
+            return
+        raise TooManyFailures(
+            f"objective {self.objective.name!r} failed on {self.failures} of {self.calls} molecules"
+            f" ({self.failures / self.calls:.0%}, more than the {self.max_failure_share:.0%} allowed by"
+            f" --max-failure-share); first failure: {self.first_failure}")
+
     def _score(self, new: list[str], sims: np.ndarray) -> None:
         """Send new molecules to the objective; sims: their similarity to the start (ones without one)."""
-        raw = np.asarray(self.objective(new), dtype=np.float64)
-        comps = self.objective.components(new) if hasattr(self.objective, "components") else {}
+        raw = self._values(new)
+        comps = self._components(new)
         for j, c in enumerate(new):
             value = self.sign * raw[j]
             self.cache[c] = (value, float(sims[j]))
@@ -186,6 +230,7 @@ class Oracle:
         if self._bar is not None:
             self._bar.update(len(new))
             self._show()
+        self.check_failures()
 
     def _show(self) -> None:
         """The bar's postfix: the best score so far and, in constrained mode, the decodes below the floor."""
