@@ -2,7 +2,7 @@
 
     python benchmarks/backtrack.py [--model DIR] [-n 5000] [--rounds 1,3,10] [--name backtrack]
 
-Under relaxed SELFIES rules (molvae.tokens.relaxed_constraints) a decoder mistake becomes an over-bonded atom that
+Under relaxed SELFIES rules (molvae.tokens.selfies_rules) a decoder mistake becomes an over-bonded atom that
 RDKit rejects; `molvae sample` then draws a new latent, so about one draw in seven gives no molecule and MOSES's
 validity is 0.85. Backtracking mends a rejected decode instead: the shortest rejected prefix of its tokens ends
 at the token that broke the molecule; that token is forbidden there, the tokens before it are kept, and the

@@ -5,7 +5,8 @@
   atoms and the share of molecules with an aromatic ring (the SELFIES realism check);
 - exact reconstruction (greedy decode of mu, canonical SMILES match) of 300 random MOSES scaffold-test
   molecules, which no model trained on MOSES train has seen;
-- active latent units (Burda et al. 2016) over 2,000 MOSES test molecules.
+- active latent units (Burda et al. 2016) over 2,000 MOSES test molecules, and the latent dimensions whose mean
+  KL there is above twice the free-bits floor (0.1 nat, the bundled models' setting).
 
 Writes benchmarks/results/<name>.json (with the provenance fields of benchmarks/provenance.py: weights sha256,
 commit, cores, date) and, from that JSON, a markdown table with the published MOSES rows beside ours
@@ -39,6 +40,8 @@ MOSES = {  # published means (MOSES README table)
     "LatentGAN": [0.8966, 0.9968, 0.2968, 0.8281, 0.5371, 0.9986, 0.8867, 0.8565, 0.9735, 0.9498],
 }
 
+
+FREE_BITS = 0.1  # nats per latent dimension, as the bundled models were trained
 
 def main():
     ap = argparse.ArgumentParser()
@@ -75,7 +78,7 @@ def main():
     from molvae import chem, data, metrics
     from molvae.api import MolVAE
     from molvae.checkpoint import load_training_set
-    from molvae.model import active_units
+    from molvae.model import active_units, dims_above_floor, kl_per_dim
     import torch
 
     vae = MolVAE.load(args.model, int8=args.int8)
@@ -109,8 +112,11 @@ def main():
     rec = vae.reconstruct([scaf[i] for i in rng.choice(len(scaf), args.recon, replace=False)])
     res["recon_scaffold_test"] = float(rec["recon_exact"].mean())
     test = data.read_smiles(ROOT / "data" / "moses_test.csv.gz")
-    mu = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)])
-    res["active_units"] = active_units(torch.from_numpy(mu[~np.isnan(mu).any(1)]))
+    mu, logvar = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)], return_logvar=True)
+    ok = ~np.isnan(mu).any(1)
+    mu, logvar = torch.from_numpy(mu[ok]), torch.from_numpy(logvar[ok])
+    res["active_units"] = active_units(mu)
+    res["kl_above_floor"] = dims_above_floor(kl_per_dim(mu, logvar).mean(0), FREE_BITS)
     res.update(prior=prior_used, decoding=decoding,
                prior_components=vae.prior.components if prior_used == "learned" else None)
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
@@ -135,7 +141,8 @@ def markdown(res: dict) -> str:
            + (", int8" if res.get("int8") else "") + (", relaxed" if res["relaxed"] else "")
            + (f", rerank {res['rerank']}" if res["rerank"] > 1 else ""))
     lines.append(f"| **molvae** ({how}, n={res['n']:,}) | " + " | ".join(fmt(v) for v in ours)
-                 + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']} |")
+                 + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']}"
+                 + (f" ({res['kl_above_floor']} with KL > 2x free bits)" if "kl_above_floor" in res else "") + " |")
     if res.get("fcd_zinc") is not None:
         lines += ["", f"Against the held-out ZINC 250k split (data/zinc250k_test.csv.gz, 23,802 molecules):"
                   f" FCD {res['fcd_zinc']:.3f}, SNN {res['snn_zinc']:.3f}."]

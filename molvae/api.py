@@ -15,6 +15,7 @@ from . import chem, checkpoint
 from .device import pick_device
 from .model import VAE, is_quantized
 from .tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
+from .errors import MolvaeError
 
 BUNDLED = Path(__file__).parent / "models" / "default"
 
@@ -56,7 +57,7 @@ class MolVAE:
         model, vocab, meta = checkpoint.load_model(path)
         if int8:
             if pick_device(device) != "cpu":
-                raise ValueError("int8 quantization runs on the CPU only")
+                raise MolvaeError("int8 quantization runs on the CPU only")
             import warnings
 
             with warnings.catch_warnings():
@@ -64,7 +65,7 @@ class MolVAE:
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.GRU, torch.nn.Linear},
                                                                dtype=torch.qint8)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+            raise MolvaeError(f"batch_size must be a positive whole number, got {batch_size!r}")
         return cls(model, vocab, meta, checkpoint.resolve_model_dir(path), batch_size=batch_size, device=device)
 
     def _generator(self, seed: int | None) -> torch.Generator | None:
@@ -85,7 +86,7 @@ class MolVAE:
         """The head's predictions (N, K) for latent points, in the properties' own units; NaN rows where z
         has NaN (a molecule that could not be encoded)."""
         if not self.properties:
-            raise ValueError("this model has no property head (train one with --properties)")
+            raise MolvaeError("this model has no property head (train one with --properties)")
         z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
         out = np.full((len(z), len(self.properties)), np.nan, dtype=np.float32)
         ok = np.isfinite(z).all(1)
@@ -169,10 +170,10 @@ class MolVAE:
                        generator: torch.Generator | None = None) -> tuple[list[str], np.ndarray]:
         """SELFIES strings and their decoder log-likelihoods for a batch of latents."""
         if temperature <= 0:
-            raise ValueError("temperature must be positive")
+            raise MolvaeError("temperature must be positive")
         z = (z if torch.is_tensor(z) else torch.as_tensor(np.asarray(z, dtype=np.float32))).to(self.device, torch.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"latents must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+            raise MolvaeError(f"latents must have shape (N, {self.latent_dim}), got {tuple(z.shape)}")
         out, ll = [], []
         for s in range(0, z.shape[0], self.batch_size):
             ids, loglik = self.model.generate(z[s : s + self.batch_size], greedy=greedy, temperature=temperature,
@@ -274,9 +275,9 @@ class MolVAE:
         """Whether draws for ``prior`` (auto, learned, standard) come from the learned prior; one-line errors
         for an unknown name or a learned prior the model does not have."""
         if prior not in ("auto", "learned", "standard"):
-            raise ValueError(f"unknown prior '{prior}' (auto, learned, standard)")
+            raise MolvaeError(f"unknown prior '{prior}' (auto, learned, standard)")
         if prior == "learned" and self.prior is None:
-            raise ValueError(f"this model has no learned prior (fit one: molvae fit-prior --model {self.path})")
+            raise MolvaeError(f"this model has no learned prior (fit one: molvae fit-prior --model {self.path})")
         return prior != "standard" and self.prior is not None
 
     def prior_sampler(self, prior: str = "auto", latent_scale: float = 1.0):
@@ -340,19 +341,19 @@ class MolVAE:
         canon = chem.canonical(item)
         seqs, reasons = self.tokenize([item])
         if seqs[0] is None:
-            raise ValueError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
+            raise MolvaeError(f"{role} cannot be encoded ({reasons[0]}): {str(item)[:80]!r}")
         return self._encode_ids(seqs)[0][0], canon
 
 
 def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool) -> None:
     if rerank < 1:
-        raise ValueError("rerank must be at least 1")
+        raise MolvaeError("rerank must be at least 1")
     if rerank > 1 and keep_invalid:
-        raise ValueError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
+        raise MolvaeError("rerank keeps the most likely valid molecules; it cannot keep invalid ones")
     if n < 0:
-        raise ValueError("n must not be negative")
+        raise MolvaeError("n must not be negative")
     if temperature <= 0 or latent_scale <= 0:
-        raise ValueError("temperature and latent_scale must be positive")
+        raise MolvaeError("temperature and latent_scale must be positive")
 
 
 def _kept_rows(selfies: list, loglik, smiles: list, keep_invalid: bool, filters, discarded: Counter) -> list:

@@ -20,12 +20,13 @@ from . import chem
 from .files import atomic_path, write_json
 from .model import VAE, ModelConfig
 from .tokens import Vocab
+from .errors import MolvaeError
 
 FORMAT = "molvae-model"
 FORMAT_VERSION = 1
 
 
-class ModelError(ValueError):
+class ModelError(MolvaeError):
     """A model directory that cannot be used: missing, damaged, or from an incompatible version."""
 
 
@@ -125,7 +126,7 @@ def model_card(meta: dict) -> str:
           if isinstance(prov.get("property_head"), dict) else []), "",
         "## Validation (last epoch)",
     ]
-    lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "beta")]
+    lines += [f"- {k}: {v}" for k, v in m.items() if k.startswith("val_") or k in ("active_units", "kl_above_floor", "beta")]
     lines += ["", "## Versions", *[f"- {k}: {v}" for k, v in prov.get("versions", {}).items()], ""]
     extra = meta.get("card_extra")
     return "\n".join(lines) + (("\n" + extra + "\n") if extra else "")
@@ -283,7 +284,7 @@ def load_training_state(path, optimizer: torch.optim.Optimizer) -> dict:
         tensors = load_file(str(d / "optimizer.safetensors"))
         state = json.loads((d / "train_state.json").read_text())
         if not isinstance(state, dict):
-            raise ValueError("train_state.json is not an object")
+            raise MolvaeError("train_state.json is not an object")
         optimizer_from_tensors(optimizer, tensors, state.pop("param_groups"))
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"cannot resume from {d}: {str(exc).splitlines()[0]}") from None

@@ -1,27 +1,43 @@
 """RDKit in one place: SMILES <-> Mol, canonical form, validity with a reason.
 
-RDKit's own logging is silenced here once, so no other module prints C++ warnings.
+RDKit's C++ log messages (a parse error, a valence warning) are blocked only inside molvae's own calls
+(:func:`rdkit_quiet`): importing molvae leaves the host process's RDKit logging as it was.
 """
 from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
-RDLogger.DisableLog("rdApp.*")
-
 MAX_SMILES_CHARS = 2000  # longer strings are rejected before RDKit sees them
+
+
+@contextmanager
+def rdkit_quiet():
+    """RDKit's log messages blocked within the block (molvae reports a molecule's problem as a reason
+    instead); the caller's log settings are restored after."""
+    block = rdBase.BlockLogs()
+    try:
+        yield
+    finally:
+        del block
 
 
 def check_smiles(smiles) -> tuple[Chem.Mol | None, str]:
     """Parse and sanitize one SMILES. Returns (mol, "") or (None, reason).
 
-    Never raises: None, NaN, non-strings, empty and over-long inputs all get a reason.
+    Never raises: None, NaN, non-strings, empty and over-long inputs all get a reason. RDKit logs nothing.
     """
+    with rdkit_quiet():
+        return _check_smiles(smiles)
+
+
+def _check_smiles(smiles) -> tuple[Chem.Mol | None, str]:
     if smiles is None or (isinstance(smiles, float) and math.isnan(smiles)):
         return None, "empty"
     if not isinstance(smiles, str):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import tomllib
 
+from .errors import MolvaeError
+
 RENAMED = {"hidden_dim": "dec_hidden", "enc_hidden_dim": "enc_hidden"}  # older names still read
 
 # The bundled models' recipes (training/default/config.json, training/fast/config.json): what `molvae train`
@@ -23,7 +25,7 @@ PRESETS = {
 }
 
 
-class TrainError(ValueError):
+class TrainError(MolvaeError):
     """A user-facing problem with a training run (bad settings, nothing to resume, no usable data)."""
 
 
@@ -59,7 +61,7 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     seed: int = 0
     threads: int = 0               # 0: torch default
-    device: str = "auto"           # auto: CUDA, then MPS, then CPU
+    device: str = "cpu"            # as every command: cpu; auto: CUDA, then MPS, then CPU
     amp: bool = True               # bfloat16 autocast on CUDA and on CPUs with bf16 units
     properties: list = field(default_factory=list)  # property head targets: data columns or computed names
     property_weight: float = 1.0   # weight of the head's loss (MSE in standard units) beside the ELBO

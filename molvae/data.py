@@ -12,11 +12,12 @@ import pandas as pd
 from . import sdf
 from .files import atomic_path
 from .tokens import Vocab
+from .errors import MolvaeError
 
 SMILES_NAMES = ("smiles", "canonical_smiles", "smi", "smiles_string", "mol", "molecule")
 
 
-class DataError(ValueError):
+class DataError(MolvaeError):
     """A user-facing problem with an input file (missing, unreadable, no SMILES column)."""
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import MolvaeError
+
 DEVICES = ("cpu", "cuda", "mps", "auto")
 
 
@@ -15,11 +17,11 @@ def pick_device(device: str) -> str:
         mps = getattr(torch.backends, "mps", None)
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device} was asked for, but no CUDA GPU is available")
+        raise MolvaeError(f"device {device} was asked for, but no CUDA GPU is available")
     if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device mps was asked for, but MPS is not available")
+        raise MolvaeError("device mps was asked for, but MPS is not available")
     if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise ValueError(f"unknown device '{device}' ({', '.join(DEVICES)})")
+        raise MolvaeError(f"unknown device '{device}' ({', '.join(DEVICES)})")
     return device
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import chem, properties
 from .tokens import selfies_to_smiles
+from .errors import MolvaeError
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NAME = r"[A-Za-z_]\w*"
@@ -50,16 +51,16 @@ def parse_condition(text: str) -> Condition:
     else:
         m = re.fullmatch(rf"({_NAME})\s*(>=|<=|>|<)\s*({_NUM})", s) or re.fullmatch(rf"({_NUM})\s*(>=|<=|>|<)\s*({_NAME})", s)
         if not m:
-            raise ValueError(f"cannot read the condition {text!r} (write e.g. 'qed >= 0.8' or '2 <= logp <= 3')")
+            raise MolvaeError(f"cannot read the condition {text!r} (write e.g. 'qed >= 0.8' or '2 <= logp <= 3')")
         a, op, b = m.groups()
         if re.fullmatch(_NUM, a):  # "0.8 <= qed" -> "qed >= 0.8"
             a, b, op = b, a, {">=": "<=", "<=": ">=", ">": "<", "<": ">"}[op]
         name, value = a, float(b)
         low, high = (value, math.inf) if op in (">=", ">") else (-math.inf, value)
     if name not in properties.PROPERTIES:
-        raise ValueError(f"unknown property '{name}' in {text!r} (known: {', '.join(properties.PROPERTIES)})")
+        raise MolvaeError(f"unknown property '{name}' in {text!r} (known: {', '.join(properties.PROPERTIES)})")
     if low > high:
-        raise ValueError(f"the condition {text!r} can never hold")
+        raise MolvaeError(f"the condition {text!r} can never hold")
     return Condition(name, low, high, s)
 
 
@@ -185,13 +186,13 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
 
     conds = [c if isinstance(c, Condition) else parse_condition(c) for c in where]
     if not conds:
-        raise ValueError("guided sampling needs at least one condition")
+        raise MolvaeError("guided sampling needs at least one condition")
     if n <= 0:
-        raise ValueError("n must be positive")
+        raise MolvaeError("n must be positive")
     if not local_scale >= 0:
-        raise ValueError("local_scale must be 0 or more")
+        raise MolvaeError("local_scale must be 0 or more")
     if novel and vae.is_novel([""]) is None:
-        raise ValueError("this model carries no record of its training molecules, so novelty cannot be checked")
+        raise MolvaeError("this model carries no record of its training molecules, so novelty cannot be checked")
     max_draws = max_draws or max(200 * n, 10_000)
     propose = _proposer(vae, conds, prior, oversample)
     if greedy is None:  # as MolVAE.sample: greedy from a learned prior

@@ -6,18 +6,19 @@ import numpy as np
 import pandas as pd
 
 from . import chem
+from .errors import MolvaeError
 
 
 def path(za: np.ndarray, zb: np.ndarray, steps: int, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:
     """steps points from za to zb (both included): (t, z). slerp follows the great circle, which keeps the
     norm typical of N(0, I) samples instead of cutting through the low-norm middle (White 2016)."""
     if steps < 2:
-        raise ValueError("steps must be at least 2")
+        raise MolvaeError("steps must be at least 2")
     t = np.linspace(0.0, 1.0, steps)
     if method == "linear":
         return t, (1 - t)[:, None] * za[None] + t[:, None] * zb[None]
     if method != "slerp":
-        raise ValueError(f"unknown interpolation method '{method}' (linear, slerp)")
+        raise MolvaeError(f"unknown interpolation method '{method}' (linear, slerp)")
     na, nb = np.linalg.norm(za), np.linalg.norm(zb)
     cos = np.clip(za @ zb / max(na * nb, 1e-12), -1.0, 1.0)
     omega = np.arccos(cos)
@@ -67,7 +68,7 @@ def explore(vae, smiles, n: int = 20, radius: float = 1.0, seed: int = 0) -> pd.
     """n greedy decodes of random points within `radius` of mu(smiles), nearest first: smiles, valid,
     similarity (Tanimoto to the input), latent_distance, same_as_input."""
     if n <= 0 or radius <= 0:
-        raise ValueError("n and radius must be positive")
+        raise MolvaeError("n and radius must be positive")
     z0, canon = vae.encode_one(smiles, "the molecule")
     z = neighbour_latents(z0.astype(np.float64), n, radius, np.random.default_rng(seed))
     dist = np.linalg.norm(z - z0[None], axis=1)

@@ -1,6 +1,9 @@
 """Distribution-learning metrics, defined as in MOSES (Polykovskiy et al., Frontiers in Pharmacology 2020):
 validity, unique@k, novelty, IntDiv1/2, Filters, FCD, SNN, Frag, Scaf, and Wasserstein distances of logP, SA,
-QED and MW. FCD (Preuer et al. 2018) uses the `fcd` package, whose ChemNet weights ship in its wheel.
+QED and MW. The code is written here from those definitions (and MOSES's constants: Morgan radius 2 and 1,024
+bits, scaffolds of two rings or more, the filters' atoms, ring size and SMARTS lists). FCD (Preuer et al. 2018):
+ChemNet's activations come from the `fcd` package, whose weights ship in its wheel; the Frechet distance between
+their Gaussians is computed here from its formula.
 
 The default reference is the MOSES test split; its statistics (FCD mean and covariance, BRICS fragment and
 scaffold counts, property quantiles) ship in molvae/reference, so evaluation does not re-run ChemNet over
@@ -11,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from . import chem, properties
 from .files import atomic_path
 from .pools import map_chunks
+from .errors import MolvaeError
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
@@ -94,41 +99,50 @@ def heavy_atoms_and_aromatic_share(valid_canonical: Sequence[str]) -> tuple[floa
 
 
 # -- fingerprints and similarity --------------------------------------------------------------------------
+BLOCK = 4096  # fingerprints per side of one similarity matrix: memory stays at BLOCK^2 floats
+
+
 def morgan_fps(mols, radius: int = 2, n_bits: int = 1024) -> np.ndarray:
     gen = chem.morgan_generator(radius, n_bits)
     return np.array([gen.GetFingerprintAsNumPy(m) for m in mols], dtype=np.uint8).reshape(len(mols), n_bits)
 
 
-def _similarity_blocks(ref: np.ndarray, gen: np.ndarray, block: int = 4096):
-    """Tanimoto similarities of bit-vector fingerprints, a block at a time (memory stays at block^2): yields
-    (slice of gen, similarities of that slice to one block of ref, shaped (ref block, gen slice)). Two empty
-    fingerprints count as identical."""
+def tanimoto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Tanimoto similarity |a AND b| / |a OR b| of every row of a with every row of b (0/1 bit vectors), a
+    (len(a), len(b)) matrix. Two empty fingerprints are identical (1). The bit counts are exact in float32,
+    the ratio is a float32 (MOSES computes it so), returned as float64."""
     import torch
 
-    for i in range(0, len(gen), block):
-        g = torch.from_numpy(gen[i : i + block].astype(np.float32))
-        g_bits = g.sum(1)
-        for j in range(0, len(ref), block):
-            r = torch.from_numpy(ref[j : j + block].astype(np.float32))
-            both = r @ g.T
-            either = r.sum(1)[:, None] + g_bits[None, :] - both
-            yield slice(i, i + len(g)), torch.where(either > 0, both / either.clamp(min=1), 1.0).double()
+    a_t, b_t = (torch.from_numpy(x.astype(np.float32)) for x in (a, b))
+    common = a_t @ b_t.T
+    union = a_t.sum(1)[:, None] + b_t.sum(1)[None, :] - common
+    ratio = torch.where(union > 0, common / union.clamp(min=1), torch.ones(()))
+    return ratio.double().numpy()
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(s, min(s + BLOCK, n)) for s in range(0, n, BLOCK)]
+
+
+def _partials(gen: np.ndarray, ref: np.ndarray, reduce: Callable) -> np.ndarray:
+    """reduce(similarities of some rows of gen to one block of ref, axis=1) for every block of ref: a
+    (number of ref blocks, len(gen)) array that the caller folds over its first axis."""
+    out = np.zeros((len(_blocks(len(ref))), len(gen)))
+    for k, r in enumerate(_blocks(len(ref))):
+        for g in _blocks(len(gen)):
+            out[k, g] = reduce(tanimoto(gen[g], ref[r]), axis=1)
+    return out
 
 
 def nearest_similarity(ref: np.ndarray, gen: np.ndarray) -> np.ndarray:
-    """For each row of gen, its highest Tanimoto similarity to a row of ref."""
-    best = np.zeros(len(gen))
-    for rows, sim in _similarity_blocks(ref, gen):
-        best[rows] = np.maximum(best[rows], sim.max(0).values.numpy())
-    return best
+    """For each row of gen, its highest Tanimoto similarity to a row of ref (0 against an empty ref)."""
+    return _partials(gen, ref, np.max).max(0, initial=0.0)
 
 
 def power_mean_similarity(ref: np.ndarray, gen: np.ndarray, p: int = 1) -> np.ndarray:
     """For each row of gen, (mean over the rows of ref of T^p)^(1/p), T the Tanimoto similarity."""
-    total = np.zeros(len(gen))
-    for rows, sim in _similarity_blocks(ref, gen):
-        total[rows] += (sim**p).sum(0).numpy()
-    return (total / len(ref)) ** (1 / p)
+    sums = _partials(gen, ref, lambda t, axis: (t**p).sum(axis)).sum(0)
+    return (sums / len(ref)) ** (1 / p)
 
 
 def internal_diversity(fps: np.ndarray, p: int = 1) -> float:
@@ -142,35 +156,37 @@ def snn(gen_fps: np.ndarray, ref_fps: np.ndarray) -> float:
 
 
 # -- fragments and scaffolds ------------------------------------------------------------------------------
+def brics_pieces(mol) -> list[str]:
+    """The SMILES of the pieces left when every BRICS bond of the molecule is cut (dummy atoms at the cuts)."""
+    return Chem.MolToSmiles(AllChem.FragmentOnBRICSBonds(mol)).split(".")
+
+
+def ring_scaffold(mol, min_rings: int = 2) -> str | None:
+    """The SMILES of the molecule's Bemis-Murcko scaffold, or None when RDKit cannot make one or it has fewer
+    than min_rings rings (MOSES counts scaffolds of two rings or more)."""
+    try:
+        scaffold = MurckoScaffold.GetScaffoldForMol(mol)
+    except (ValueError, RuntimeError):
+        return None
+    return Chem.MolToSmiles(scaffold) if scaffold.GetRingInfo().NumRings() >= min_rings else None
+
+
 def fragments(mols) -> Counter:
-    """BRICS fragments (SMILES, with dummy atoms at the cut points), counted."""
-    c: Counter = Counter()
-    for m in mols:
-        c.update(Chem.MolToSmiles(AllChem.FragmentOnBRICSBonds(m)).split("."))
-    return c
+    """How often each BRICS piece occurs over the molecules."""
+    return Counter(piece for mol in mols for piece in brics_pieces(mol))
 
 
 def scaffolds(mols, min_rings: int = 2) -> Counter:
-    """Bemis-Murcko scaffolds with at least min_rings rings (MOSES's choice), counted."""
-    c: Counter = Counter()
-    for m in mols:
-        try:
-            scaf = MurckoScaffold.GetScaffoldForMol(m)
-        except (ValueError, RuntimeError):
-            continue
-        smi = Chem.MolToSmiles(scaf)
-        if smi and scaf.GetRingInfo().NumRings() >= min_rings:
-            c[smi] += 1
-    return c
+    """How often each scaffold of at least min_rings rings occurs over the molecules."""
+    return Counter(s for s in (ring_scaffold(mol, min_rings) for mol in mols) if s)
 
 
 def cos_similarity(ref: Counter, gen: Counter) -> float:
+    """Cosine of the angle between two count vectors indexed by SMILES (NaN when either is empty)."""
     if not ref or not gen:
         return float("nan")
-    keys = list(set(ref) | set(gen))
-    r = np.array([ref.get(k, 0) for k in keys], dtype=np.float64)
-    g = np.array([gen.get(k, 0) for k in keys], dtype=np.float64)
-    return float(r @ g / (np.linalg.norm(r) * np.linalg.norm(g)))
+    dot = sum(n * gen[key] for key, n in ref.items() if key in gen)
+    return float(dot / (math.sqrt(sum(n * n for n in ref.values())) * math.sqrt(sum(n * n for n in gen.values()))))
 
 
 # -- MOSES filters ----------------------------------------------------------------------------------------
@@ -187,19 +203,26 @@ def _filter_patterns() -> list:
 
 
 ALLOWED_ATOMS = {"C", "N", "S", "O", "F", "Cl", "Br", "H"}
+LARGEST_RING = 7
+
+
+def _rings_small(mol) -> bool:
+    return max(map(len, mol.GetRingInfo().AtomRings()), default=0) <= LARGEST_RING
+
+
+def _atoms_neutral_and_allowed(mol) -> bool:
+    return all(a.GetFormalCharge() == 0 and a.GetSymbol() in ALLOWED_ATOMS for a in mol.GetAtoms())
+
+
+def _no_alert(mol) -> bool:
+    with_h = Chem.AddHs(mol)
+    return not any(with_h.HasSubstructMatch(p) for p in _filter_patterns())
 
 
 def passes_filters(mol) -> bool:
     """MOSES filters: no ring of 8 or more atoms, no charges, only C N S O F Cl Br H, and no match to the
     MCF or PAINS (WEHI) SMARTS lists that MOSES ships (matched on the molecule with explicit hydrogens)."""
-    if mol is None:
-        return False
-    if any(len(r) >= 8 for r in mol.GetRingInfo().AtomRings()):
-        return False
-    if any(a.GetFormalCharge() != 0 or a.GetSymbol() not in ALLOWED_ATOMS for a in mol.GetAtoms()):
-        return False
-    h_mol = Chem.AddHs(mol)
-    return not any(h_mol.HasSubstructMatch(p) for p in _filter_patterns())
+    return mol is not None and all(check(mol) for check in (_rings_small, _atoms_neutral_and_allowed, _no_alert))
 
 
 def filter_function(name: str | None):
@@ -210,7 +233,7 @@ def filter_function(name: str | None):
         return passes_filters
     if name == "pains":
         return lambda mol: not properties.alerts(mol, "PAINS")
-    raise ValueError(f"unknown filters '{name}' (moses, pains, none)")
+    raise MolvaeError(f"unknown filters '{name}' (moses, pains, none)")
 
 
 # -- FCD --------------------------------------------------------------------------------------------------
@@ -241,15 +264,26 @@ def fcd_stats(smiles: Sequence[str], batch_size: int = 256, device: str = "cpu")
     return act.mean(0), np.cov(act.T)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    from scipy import linalg
+def _psd_root(sigma: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a covariance matrix (eigenvalues below zero, rounding errors, read as 0)."""
+    w, v = np.linalg.eigh(sigma)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
-    diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    if not np.isfinite(covmean).all():
-        eps = np.eye(sigma1.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + eps).dot(sigma2 + eps))
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean.real))
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """Tr((sigma1 sigma2)^(1/2)) for covariance matrices: sigma1 sigma2 has the eigenvalues of the symmetric
+    R sigma2 R (R = sigma1^(1/2)), which are >= 0, so the trace is the sum of their square roots."""
+    root = _psd_root(sigma1)
+    inner = root @ sigma2 @ root
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum())
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """Squared Frechet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2), the FCD of
+    Preuer et al. (2018): |mu1 - mu2|^2 + Tr(sigma1) + Tr(sigma2) - 2 Tr((sigma1 sigma2)^(1/2))."""
+    gap = np.asarray(mu1, dtype=np.float64) - np.asarray(mu2, dtype=np.float64)
+    spread = np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
+    return float(gap @ gap + spread)
 
 
 def fcd(generated: Sequence[str], reference="moses_test") -> float:
@@ -319,8 +353,8 @@ class Reference:
             z = np.load(path / "fps.npz", allow_pickle=False)
             fps = np.unpackbits(z["bits"], axis=1)[:, : int(z["n_bits"])]
         except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"damaged or incomplete reference statistics in {path}: {str(exc).splitlines()[0]}"
-                             " (reinstall molvae, or delete the cache directory)") from None
+            raise MolvaeError(f"damaged or incomplete reference statistics in {path}: {str(exc).splitlines()[0]}"
+                              " (reinstall molvae, or delete the cache directory)") from None
         return cls(counts["name"], int(f["n"]), f["mu"].astype(np.float64), f["sigma"].astype(np.float64),
                    Counter(counts["frag"]), Counter(counts["scaf"]),
                    {k: q[k].astype(np.float64) for k in q.files}, fps)
@@ -330,7 +364,7 @@ class Reference:
         """A shipped reference: moses_test or moses_test_scaffolds (statistics in molvae/reference/NAME)."""
         path = REFERENCE_DIR / name
         if not path.is_dir():
-            raise ValueError(f"no shipped reference named '{name}'")
+            raise MolvaeError(f"no shipped reference named '{name}'")
         return cls.load(path)
 
     @classmethod
@@ -382,7 +416,7 @@ def evaluate(generated: Sequence[str], reference="moses_test", scaffold_referenc
     res["valid"] = len(gen) / max(1, len(generated))
     res["n_valid"] = len(gen)
     if not gen:
-        raise ValueError("no valid molecules to evaluate")
+        raise MolvaeError("no valid molecules to evaluate")
     for k in ks:
         res[f"unique@{k}"] = unique_at(gen, k) if len(gen) >= k else None
     res["novelty"] = novelty(gen, train) if train is not None else None

@@ -11,6 +11,7 @@ from torch import nn
 from .tokens import BOS_ID as BOS
 from .tokens import EOS_ID as EOS
 from .tokens import PAD_ID as PAD
+from .errors import MolvaeError
 
 
 @dataclass
@@ -35,11 +36,11 @@ class ModelConfig:
     @classmethod
     def from_json(cls, d: dict) -> "ModelConfig":
         if not isinstance(d, dict):
-            raise ValueError("the model config is not an object")
+            raise MolvaeError("the model config is not an object")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+            raise MolvaeError(f"unknown model settings: {', '.join(sorted(unknown))}")
         for f in fields(cls):
             if f.name not in d:
                 continue
@@ -47,14 +48,14 @@ class ModelConfig:
             if f.name == "properties":
                 if not isinstance(v, (list, tuple)) or not all(isinstance(p, str) and p for p in v) \
                         or len(set(v)) != len(v):
-                    raise ValueError(f"properties must be a list of distinct names, got {v!r}")
+                    raise MolvaeError(f"properties must be a list of distinct names, got {v!r}")
                 continue
             if f.type == "bool" and not isinstance(v, bool):
-                raise ValueError(f"{f.name} must be true or false, got {v!r}")
+                raise MolvaeError(f"{f.name} must be true or false, got {v!r}")
             if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or not 0 < v <= 16384):
-                raise ValueError(f"{f.name} must be a positive whole number, got {v!r}")
+                raise MolvaeError(f"{f.name} must be a positive whole number, got {v!r}")
             if f.type == "float" and (not isinstance(v, (int, float)) or not 0 <= v < 1):
-                raise ValueError(f"{f.name} must be a number in [0, 1), got {v!r}")
+                raise MolvaeError(f"{f.name} must be a number in [0, 1), got {v!r}")
         return cls(**{**d, "properties": tuple(d.get("properties", ()))})
 
 
@@ -205,7 +206,7 @@ def grow_vocab(model: VAE, size: int, max_len: int, parents: dict[int, int]) -> 
     the mean embedding and a constant logit, the lowest of the old tokens' output biases."""
     old = model.cfg.vocab_size
     if size < old:
-        raise ValueError(f"a vocabulary cannot shrink ({old} -> {size} tokens)")
+        raise MolvaeError(f"a vocabulary cannot shrink ({old} -> {size} tokens)")
     grown = VAE(ModelConfig(**{**model.cfg.to_json(), "vocab_size": size, "max_len": max_len,
                                "properties": model.cfg.properties}))
     state = model.state_dict()
@@ -251,3 +252,10 @@ def property_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> int:
     """Burda et al. (2016): a dimension is active when Var_x(E[z_d | x]) exceeds the threshold."""
     return int((mu.var(0) > threshold).sum()) if mu.shape[0] > 1 else 0
+
+
+def dims_above_floor(kl_per_dim, free_bits: float, factor: float = 2.0) -> int:
+    """Latent dimensions whose mean KL (nats, averaged over a data set) is clearly above the free-bits floor:
+    more than ``factor`` times it. Free bits let a dimension sit at the floor at no cost, and such a dimension
+    still passes the active-units variance test: this count says how many carry more than the floor's share."""
+    return int((torch.as_tensor(kl_per_dim, dtype=torch.float64) > factor * free_bits).sum())

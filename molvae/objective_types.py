@@ -19,6 +19,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from . import chem
+from .errors import MolvaeError
 
 INVALID_BOUNDED = 0.0  # penalty of objectives scored in [0, 1]
 INVALID_UNBOUNDED = -100.0  # penalty of unbounded maximized objectives
@@ -42,14 +43,14 @@ class Transform:
 
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"transform parameter {name} must be a finite number, got {value!r}")
+        raise MolvaeError(f"transform parameter {name} must be a finite number, got {value!r}")
     return float(value)
 
 
 def _positive(name: str, value) -> float:
     value = _number(name, value)
     if value <= 0:
-        raise ValueError(f"transform parameter {name} must be > 0, got {value}")
+        raise MolvaeError(f"transform parameter {name} must be > 0, got {value}")
     return value
 
 
@@ -88,7 +89,7 @@ def clipped(upper_x: float, lower_x: float = 0.0, high_score: float = 1.0, low_s
     ux, lx = _number("upper_x", upper_x), _number("lower_x", lower_x)
     hi, lo = _number("high_score", high_score), _number("low_score", low_score)
     if ux == lx or lo >= hi:
-        raise ValueError("clipped needs upper_x != lower_x and low_score < high_score")
+        raise MolvaeError("clipped needs upper_x != lower_x and low_score < high_score")
     slope = (hi - lo) / (ux - lx)
     return Transform("clipped", lambda x: np.clip(hi + slope * (x - ux), lo, hi),
                      upper_x=ux, lower_x=lx, high_score=hi, low_score=lo)
@@ -99,7 +100,7 @@ def sigmoid(low: float, high: float) -> Transform:
     midpoint, so 0.5 at m, 0.0067 at low and 0.9933 at high. ``low > high`` makes it decreasing."""
     lo, hi = _number("low", low), _number("high", high)
     if lo == hi:
-        raise ValueError("sigmoid needs low != high")
+        raise MolvaeError("sigmoid needs low != high")
     k, mid = 10.0 / (hi - lo), 0.5 * (lo + hi)
     return Transform("sigmoid", lambda x: 0.5 * (1.0 + np.tanh(0.5 * k * (x - mid))), low=lo, high=hi)
 
@@ -115,17 +116,17 @@ def make_transform(spec) -> Transform | None:
     if spec is None or isinstance(spec, Transform):
         return spec
     if not isinstance(spec, dict) or "kind" not in spec:
-        raise ValueError(f"a transform is a table with a 'kind' ({', '.join(TRANSFORMS)}), got {spec!r}")
+        raise MolvaeError(f"a transform is a table with a 'kind' ({', '.join(TRANSFORMS)}), got {spec!r}")
     params = dict(spec)
     kind = params.pop("kind")
     if kind not in TRANSFORMS:
-        raise ValueError(f"unknown transform kind {kind!r} (known: {', '.join(TRANSFORMS)})")
+        raise MolvaeError(f"unknown transform kind {kind!r} (known: {', '.join(TRANSFORMS)})")
     sig = inspect.signature(TRANSFORMS[kind])
     try:
         sig.bind(**params)
     except TypeError:
-        raise ValueError(f"transform {kind} takes parameters ({', '.join(sig.parameters)}), "
-                         f"got ({', '.join(params)})") from None
+        raise MolvaeError(f"transform {kind} takes parameters ({', '.join(sig.parameters)}), "
+                          f"got ({', '.join(params)})") from None
     return TRANSFORMS[kind](**params)
 
 
@@ -142,7 +143,7 @@ class Objective:
 
     def __init__(self, name: str, direction: str = "maximize", penalty: float | None = None):
         if direction not in ("maximize", "minimize"):
-            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+            raise MolvaeError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         self.name, self.direction = name, direction
         if penalty is None:
             penalty = INVALID_UNBOUNDED if direction == "maximize" else INVALID_MINIMIZE
@@ -154,16 +155,23 @@ class Objective:
     def _values(self, smiles: list, mols: list) -> np.ndarray:
         vals = np.asarray(self._evaluate(smiles, mols), dtype=np.float64)
         if vals.shape != (len(smiles),):
-            raise ValueError(f"objective {self.name!r} returned {vals.size} values for {len(smiles)} molecules")
+            raise MolvaeError(f"objective {self.name!r} returned {vals.size} values for {len(smiles)} molecules")
         return vals
 
-    def __call__(self, smiles) -> np.ndarray:
+    def raw(self, smiles) -> np.ndarray:
+        """The objective's values, NaN where it could not score a molecule (invalid input, RDKit rejecting
+        it, a NaN or infinite result): the failures an optimization run counts."""
         smiles, mols, ok = _parse(smiles)
-        out = np.full(len(smiles), self.penalty)
+        out = np.full(len(smiles), math.nan)
         if ok:
             vals = self._values([smiles[i] for i in ok], [mols[i] for i in ok])
-            out[ok] = np.where(np.isfinite(vals), vals, self.penalty)
+            out[ok] = np.where(np.isfinite(vals), vals, math.nan)
         return out
+
+    def __call__(self, smiles) -> np.ndarray:
+        """The values, with the penalty where :meth:`raw` is NaN."""
+        vals = self.raw(smiles)
+        return np.where(np.isnan(vals), self.penalty, vals)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} ({self.direction})>"
@@ -189,7 +197,7 @@ class MolObjective(Objective):
         return out
 
 
-class ObjectiveError(ValueError):
+class ObjectiveError(MolvaeError):
     """A user objective that failed: the run stops with its error in one line."""
 
 
@@ -241,7 +249,7 @@ def fingerprint(mol: Chem.Mol, kind: str):
 def _target_mol(smiles: str, what: str) -> Chem.Mol:
     mol, why = chem.check_smiles(smiles)
     if mol is None:
-        raise ValueError(f"{what}: invalid target SMILES {smiles!r} ({why})")
+        raise MolvaeError(f"{what}: invalid target SMILES {smiles!r} ({why})")
     return mol
 
 
@@ -261,7 +269,7 @@ class Smarts(MolObjective):
     def __init__(self, smarts: str, inverse: bool = False, name: str | None = None):
         patt = Chem.MolFromSmarts(smarts) if isinstance(smarts, str) and smarts.strip() else None
         if patt is None:
-            raise ValueError(f"invalid SMARTS {smarts!r}")
+            raise MolvaeError(f"invalid SMARTS {smarts!r}")
         hit, miss = (0.0, 1.0) if inverse else (1.0, 0.0)
         super().__init__(name or f"smarts:{smarts}", lambda m: hit if m.HasSubstructMatch(patt) else miss,
                          penalty=INVALID_BOUNDED)
@@ -286,7 +294,7 @@ def aggregate(values: np.ndarray, weights, how: str) -> np.ndarray:
         return np.sum(w * values, axis=0)
     if how == "geometric":
         return np.prod(np.clip(values, 0.0, None) ** w, axis=0)
-    raise ValueError(f"aggregation must be 'arithmetic' or 'geometric', got {how!r}")
+    raise MolvaeError(f"aggregation must be 'arithmetic' or 'geometric', got {how!r}")
 
 
 class Combined(Objective):
@@ -298,26 +306,26 @@ class Combined(Objective):
     def __init__(self, name: str, components: Iterable, aggregation: str = "arithmetic",
                  resolve: Callable[[str], Objective] | None = None):
         if aggregation not in ("arithmetic", "geometric"):
-            raise ValueError(f"{name}: aggregation must be 'arithmetic' or 'geometric', got {aggregation!r}")
+            raise MolvaeError(f"{name}: aggregation must be 'arithmetic' or 'geometric', got {aggregation!r}")
         self.aggregation, self.parts, labels = aggregation, [], set()
         for c in components:
             try:
                 c = c if isinstance(c, Component) else Component(*c) if isinstance(c, tuple) else Component(**c)
             except TypeError:
-                raise ValueError(f"{name}: a component is a Component, a tuple (objective, weight, transform, "
-                                 f"label) or a dict with those keys, got {c!r}") from None
+                raise MolvaeError(f"{name}: a component is a Component, a tuple (objective, weight, transform, "
+                                  f"label) or a dict with those keys, got {c!r}") from None
             obj = c.objective
             if not isinstance(obj, Objective):
                 if resolve is None:
-                    raise ValueError(f"{name}: component {obj!r} is a spec; build it with molvae.objectives.combine")
+                    raise MolvaeError(f"{name}: component {obj!r} is a spec; build it with molvae.objectives.combine")
                 obj = resolve(obj)
             tf = make_transform(c.transform)
             w = c.weight
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w > 0):
-                raise ValueError(f"{name}: component {obj.name!r} needs a weight > 0, got {w!r}")
+                raise MolvaeError(f"{name}: component {obj.name!r} needs a weight > 0, got {w!r}")
             if obj.direction == "minimize" and tf is None:
-                raise ValueError(f"{name}: component {obj.name!r} is minimized; give it a transform that maps it "
-                                 f"to a desirability (e.g. min_gaussian, or sigmoid with low > high)")
+                raise MolvaeError(f"{name}: component {obj.name!r} is minimized; give it a transform that maps it "
+                                  f"to a desirability (e.g. min_gaussian, or sigmoid with low > high)")
             label = base = c.label or obj.name
             k = 2
             while label in labels:
@@ -325,7 +333,7 @@ class Combined(Objective):
             labels.add(label)
             self.parts.append((label, obj, float(w), tf))
         if not self.parts:
-            raise ValueError(f"{name}: a combination needs at least one component")
+            raise MolvaeError(f"{name}: a combination needs at least one component")
         pens = np.array([[INVALID_BOUNDED if tf else obj.penalty] for _, obj, _, tf in self.parts])
         super().__init__(name, "maximize", float(aggregate(pens, [p[2] for p in self.parts], aggregation)[0]))
 
@@ -353,14 +361,14 @@ def parse_formula(formula: str) -> dict[str, int]:
     """``"C9H10N2O2PF2Cl"`` -> {"C": 9, "H": 10, ...}; a repeated element is summed."""
     f = formula.strip() if isinstance(formula, str) else ""
     if not f or not re.fullmatch(r"(?:[A-Z][a-z]?\d*)+", f):
-        raise ValueError(f"invalid molecular formula {formula!r}")
+        raise MolvaeError(f"invalid molecular formula {formula!r}")
     counts: dict[str, int] = {}
     table = Chem.GetPeriodicTable()
     for el, n in re.findall(r"([A-Z][a-z]?)(\d*)", f):
         try:
             table.GetAtomicNumber(el)
         except Exception:
-            raise ValueError(f"invalid molecular formula {formula!r}: unknown element {el!r}") from None
+            raise MolvaeError(f"invalid molecular formula {formula!r}: unknown element {el!r}") from None
         counts[el] = counts.get(el, 0) + (int(n) if n else 1)
     return counts
 

@@ -53,6 +53,7 @@ from .objective_types import (  # noqa: F401  (the objective machinery, re-expor
     Component, Isomer, MolObjective, Objective, Smarts, Tanimoto, Transform, aggregate, clipped, fingerprint,
     gaussian, make_transform, max_gaussian, min_gaussian, parse_formula, sigmoid, threshold)
 from .tasks import BUILDERS, PMO_VARIANTS, TASKS
+from .errors import MolvaeError
 
 # -- built-in single properties ------------------------------------------------------------------------------
 # Normalization of penalized logP used by JT-VAE-era work (Jin et al. 2018, ICML; You et al. 2018, GCPN;
@@ -113,24 +114,24 @@ def _load_callable(spec: str, allow_python: bool) -> Objective:
     """A Python callable named module:function. Importing a module runs its code, so this needs the caller's
     explicit consent (``allow_python``; ``--allow-python`` on the command line)."""
     if not allow_python:
-        raise ValueError(f"objective {spec!r} names Python code (module:function), which runs only with"
-                         " --allow-python (allow_python=True in the API)")
+        raise MolvaeError(f"objective {spec!r} names Python code (module:function), which runs only with"
+                          " --allow-python (allow_python=True in the API)")
     module, _, attr = spec.partition(":")
     module, attr = module.strip(), attr.strip()
     try:
         obj = importlib.import_module(module)
     except Exception as exc:  # ImportError, or whatever the module raises while importing
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"objective {spec!r}: cannot import module {module!r} ({msg}); "
-                         f"known prefixes: {', '.join(PREFIXES)}") from None
+        raise MolvaeError(f"objective {spec!r}: cannot import module {module!r} ({msg}); "
+                          f"known prefixes: {', '.join(PREFIXES)}") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"objective {spec!r}: module {module!r} has no attribute {attr!r}")
+            raise MolvaeError(f"objective {spec!r}: module {module!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if isinstance(obj, Objective):
         return obj
     if not callable(obj):
-        raise ValueError(f"objective {spec!r}: {attr!r} is not callable")
+        raise MolvaeError(f"objective {spec!r}: {attr!r} is not callable")
     return CallableObjective(spec, obj)
 
 
@@ -138,9 +139,9 @@ def _resolve(spec, base: Path | None = None, depth: int = 0, allow_python: bool 
     if isinstance(spec, Objective):
         return spec
     if depth > 8:
-        raise ValueError("objective files nest more than 8 levels deep (a file that includes itself?)")
+        raise MolvaeError("objective files nest more than 8 levels deep (a file that includes itself?)")
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"an objective spec is a non-empty string, got {spec!r}")
+        raise MolvaeError(f"an objective spec is a non-empty string, got {spec!r}")
     s = spec.strip()
     if s.lower().endswith(".toml"):
         path = Path(s)
@@ -153,7 +154,7 @@ def _resolve(spec, base: Path | None = None, depth: int = 0, allow_python: bool 
         return _cached(prefix.strip().lower(), arg.strip())
     if sep and re.fullmatch(_IDENT, prefix.strip()) and re.fullmatch(_IDENT, arg.strip()):
         return _load_callable(s, allow_python)
-    raise ValueError(_unknown(spec))
+    raise MolvaeError(_unknown(spec))
 
 
 def get_objective(spec, allow_python: bool = False) -> Objective:
@@ -186,27 +187,27 @@ def load_toml(path, allow_python: bool = False, _depth: int = 0) -> Combined:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"objective file not found: {path}")
+        raise MolvaeError(f"objective file not found: {path}")
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: invalid TOML ({str(exc).splitlines()[0]})") from None
+        raise MolvaeError(f"{path}: invalid TOML ({str(exc).splitlines()[0]})") from None
     extra = set(data) - {"name", "aggregation", "component", "description"}
     if extra:
-        raise ValueError(f"{path}: unknown keys {sorted(extra)} (allowed: name, aggregation, component, description)")
+        raise MolvaeError(f"{path}: unknown keys {sorted(extra)} (allowed: name, aggregation, component, description)")
     comps = data.get("component")
     if not isinstance(comps, list) or not comps or not all(isinstance(c, dict) for c in comps):
-        raise ValueError(f"{path}: needs at least one [[component]] table")
+        raise MolvaeError(f"{path}: needs at least one [[component]] table")
     parts = []
     for i, c in enumerate(comps, 1):
         bad = set(c) - {"property", "weight", "transform", "label"}
         if bad or "property" not in c:
-            raise ValueError(f"{path}: component {i} needs 'property' and allows weight, transform, label "
-                             f"(unknown: {sorted(bad)})")
+            raise MolvaeError(f"{path}: component {i} needs 'property' and allows weight, transform, label "
+                              f"(unknown: {sorted(bad)})")
         parts.append(Component(c["property"], c.get("weight", 1.0), c.get("transform"), c.get("label")))
     name = data.get("name", path.stem)
     resolve = partial(_resolve, base=path.parent, depth=_depth + 1, allow_python=allow_python)
     try:
         return Combined(str(name), parts, data.get("aggregation", "arithmetic"), resolve=resolve)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    except MolvaeError as exc:
+        raise MolvaeError(f"{path}: {exc}") from None

@@ -1,6 +1,7 @@
 """Worker processes for the CPU-bound RDKit and SELFIES work that holds the GIL: one place that knows how
-molvae starts them (forked where the platform allows, so workers share the parent's loaded model and data
-without pickling them; spawned elsewhere)."""
+molvae starts them. Never by forking the caller: a fork after torch (or any library) has started threads can
+deadlock the child, and is unsafe on macOS. Workers come from a fork server (a clean process started once,
+Linux and other POSIX systems) or are spawned (elsewhere); each imports what its task needs."""
 from __future__ import annotations
 
 
@@ -14,10 +15,17 @@ class Done:
         return self.value
 
 
+def start_method() -> str:
+    """forkserver where the platform has it, else spawn."""
+    import multiprocessing as mp
+
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
 def _context():
     import multiprocessing as mp
 
-    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    return mp.get_context(start_method())
 
 
 def process_pool(workers: int, initializer=None):
@@ -38,3 +46,15 @@ def map_chunks(func, items: list, size: int, workers: int, progress: str | None 
         return [func(c) for c in tqdm(chunks, **bar)]
     with process_pool(workers) as pool:
         return list(tqdm(pool.map(func, chunks), **bar))
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the platform has one (taskset, cgroup
+    cpusets, a batch scheduler's allocation), else the machine's count."""
+    import os
+
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1

@@ -21,11 +21,12 @@ import numpy as np
 import torch
 
 from .files import atomic_path, write_json
+from .errors import MolvaeError
 
 PRIOR_WEIGHTS, PRIOR_RECORD = "prior.safetensors", "prior.json"
 
 
-class PriorError(ValueError):
+class PriorError(MolvaeError):
     """A prior file that cannot be used (one line)."""
 
 
@@ -88,7 +89,7 @@ class GaussianMixture:
         """EM on the rows of x (initialized at k random rows); variances are floored at min_var."""
         x = torch.as_tensor(np.asarray(x, dtype=np.float64))
         if len(x) < k:
-            raise ValueError(f"a {k}-component mixture needs at least {k} points, got {len(x)}")
+            raise MolvaeError(f"a {k}-component mixture needs at least {k} points, got {len(x)}")
         g = torch.Generator().manual_seed(seed)
         means = x[torch.randperm(len(x), generator=g)[:k]].clone()
         log_vars = torch.log(x.var(0, keepdim=True).expand(k, -1).clone())
@@ -122,7 +123,7 @@ def fit_to_model(vae, smiles, components: int = 400, seed: int = 0, log=lambda m
     mu = mu[np.isfinite(mu).all(1)]
     log(f"encoded {len(mu)} of {len(smiles)} molecules in {time.time() - t:.0f}s")
     if len(mu) < components:
-        raise ValueError(f"{len(mu)} encodable molecules are too few for a {components}-component prior")
+        raise MolvaeError(f"{len(mu)} encodable molecules are too few for a {components}-component prior")
     prior = GaussianMixture.fit(mu, components, seed=seed, log=log)
     return prior, {"fitted_on": "mu of the training molecules", "molecules": int(len(mu)), "seed": seed,
                    "fit_seconds": round(time.time() - t, 1)}
@@ -159,7 +160,7 @@ def load(model_dir, latent_dim: int) -> GaussianMixture | None:
     try:
         record = json.loads((d / PRIOR_RECORD).read_text())
         if not isinstance(record, dict) or record.get("kind") != GaussianMixture.kind:
-            raise ValueError(f"unknown prior kind {record.get('kind') if isinstance(record, dict) else record!r}")
+            raise MolvaeError(f"unknown prior kind {record.get('kind') if isinstance(record, dict) else record!r}")
         t = load_file(str(d / PRIOR_WEIGHTS))
         prior = GaussianMixture(t["weights"], t["means"], t["log_vars"])
     except (OSError, ValueError, KeyError, SafetensorError) as exc:

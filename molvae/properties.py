@@ -13,7 +13,7 @@ from typing import Callable
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, RDConfig, rdMolDescriptors
 
-from . import chem  # noqa: F401  (importing chem silences RDKit logging)
+from .errors import MolvaeError
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +68,7 @@ def get(name: str) -> Callable[[Chem.Mol], float]:
     try:
         return PROPERTIES[name]
     except KeyError:
-        raise ValueError(f"unknown property '{name}' (known: {', '.join(PROPERTIES)})") from None
+        raise MolvaeError(f"unknown property '{name}' (known: {', '.join(PROPERTIES)})") from None
 
 
 @lru_cache(maxsize=None)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import chem, properties, sdf
 from .data import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
-from .pools import Done, process_pool
+from .pools import Done, available_cpus, process_pool
 from .standardize import apply as standardize_chunk, check_mode
 from .writers import LatentWriter, TableWriter
 
@@ -157,7 +157,7 @@ def _ordered(chunks, submit, window: int):
 def _worker_env():
     os.environ["MOLVAE_WORKER"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if "torch" in sys.modules:  # a forked worker shares its parent's (maybe cached) model: one thread each
+    if "torch" in sys.modules:  # one torch thread per worker process
         sys.modules["torch"].set_num_threads(1)
 
 
@@ -237,7 +237,7 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
     ``standardize`` (off, parent, parent+tautomer) scores each molecule's standardized form (see
     molvae.standardize); the output says what was done to each."""
     _check_request(chunk_size, engine, latent_path, with_model, standardize)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or available_cpus()
     col, chunks = iter_table(input_path, smiles_column, chunk_size)
     input_schema = None
     if str(input_path).lower().endswith(".parquet"):

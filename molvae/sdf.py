@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+from .errors import MolvaeError
 
 READ_ERROR = "read_error"  # the column that says why a record could not be read ("" when it could)
 MOLBLOCK = "sd_molblock"  # the record's molecule as it was in the file, written back verbatim to an SD file
@@ -96,8 +97,11 @@ def record(block: str) -> tuple[str, str, str]:
     check (chem.check_smiles) names what is wrong with a molecule that was read."""
     from rdkit import Chem
 
+    from .chem import rdkit_quiet
+
     title = block.splitlines()[0].strip() if block.strip() else ""
-    mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=False) if block.strip() else None
+    with rdkit_quiet():
+        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=False) if block.strip() else None
     if mol is None:
         return "", title, "unreadable SD record"
     try:
@@ -152,7 +156,7 @@ def molecule_column(columns) -> str:
             return name
     named = [c for c in cols if "smiles" in c.lower()]
     if not named:
-        raise ValueError(f"no SMILES column to write as SD records (columns: {', '.join(cols[:10])})")
+        raise MolvaeError(f"no SMILES column to write as SD records (columns: {', '.join(cols[:10])})")
     return named[0]
 
 
@@ -174,7 +178,10 @@ def _molblock(row, col: str, title_column: str | None) -> str:
     if isinstance(kept, str) and kept:
         return kept if kept.endswith("\n") else kept + "\n"
     smi = row[col]
-    mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
+    from .chem import rdkit_quiet
+
+    with rdkit_quiet():
+        mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
     lines = Chem.MolToMolBlock(mol if mol is not None else Chem.Mol()).splitlines()
     title = _tag_text(row.get(title_column)) if title_column else ""
     lines[0] = title.splitlines()[0] if title else ""

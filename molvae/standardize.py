@@ -15,6 +15,7 @@ from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from . import chem
+from .errors import MolvaeError
 
 MODES = ("off", "parent", "parent+tautomer")
 COLUMNS = ("standardized_smiles", "standardization")
@@ -22,7 +23,7 @@ COLUMNS = ("standardized_smiles", "standardization")
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"unknown standardization {mode!r} (use {', '.join(MODES)})")
+        raise MolvaeError(f"unknown standardization {mode!r} (use {', '.join(MODES)})")
     return mode
 
 
@@ -71,7 +72,8 @@ def standardize(smiles, mode: str = "parent") -> tuple[str | None, str]:
     if mode == "off":
         return chem.mol_to_smiles(mol), ""
     try:
-        mol, done = _steps(mol, tautomer=mode == "parent+tautomer")
+        with chem.rdkit_quiet():  # rdMolStandardize logs every step it takes
+            mol, done = _steps(mol, tautomer=mode == "parent+tautomer")
     except Exception as exc:  # noqa: BLE001 - one molecule RDKit cannot standardize stays a row, marked
         if not chem.is_rdkit_error(exc):
             raise

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -16,6 +16,7 @@ import selfies as sf
 
 from . import chem
 from .pools import Done, process_pool
+from .errors import MolvaeError
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 SPECIALS = (PAD, BOS, EOS)
@@ -29,7 +30,8 @@ def canonical_selfies(smiles) -> tuple[str | None, str | None, str]:
         return None, None, reason
     canon = chem.mol_to_smiles(mol)
     try:
-        return canon, sf.encoder(canon, strict=True), ""
+        with selfies_rules():
+            return canon, sf.encoder(canon, strict=True), ""
     except Exception:  # selfies raises EncoderError, and others for exotic inputs
         return canon, None, "selfies cannot encode"
 
@@ -47,30 +49,48 @@ def split(selfies_str: str) -> list[str]:
 def selfies_to_smiles(selfies_str: str) -> str | None:
     """Decode SELFIES and canonicalize with RDKit; None when RDKit rejects the result."""
     try:
-        smi = sf.decoder(selfies_str)
+        with selfies_rules():
+            smi = sf.decoder(selfies_str)
     except Exception:
         return None
     return chem.canonical(smi) if smi else None
 
 
-class relaxed_constraints:
-    """Within this block SELFIES allows one bond more than usual on every atom, so a decoder mistake that
-    would be silently repaired becomes an over-bonded atom that RDKit rejects (Skinnider 2024): the RDKit
-    check then works as a quality filter."""
+_active_rules: str | None = None  # the rules selfies_rules has set, while inside it
 
-    def __enter__(self):
-        self._saved = sf.get_semantic_constraints()
-        sf.set_semantic_constraints({k: v + 1 for k, v in self._saved.items() if k != "?"} | {"?": 8})
-        return self
 
-    def __exit__(self, *exc):
-        sf.set_semantic_constraints(self._saved)
-        return False
+def _rules(relaxed: bool) -> dict:
+    """SELFIES's default valence rules; relaxed: one bond more on every atom."""
+    base = sf.get_preset_constraints("default")
+    return {k: v + 1 for k, v in base.items() if k != "?"} | {"?": 8} if relaxed else base
+
+
+@contextmanager
+def selfies_rules(relaxed: bool | None = None):
+    """Within this block SELFIES follows molvae's valence rules, whatever the host process has set: SELFIES's
+    default ones, or with ``relaxed`` one bond more than usual on every atom, so a decoder mistake that would
+    be silently repaired becomes an over-bonded atom that RDKit rejects (Skinnider 2024) and the RDKit check
+    works as a quality filter; None: the rules of the enclosing block, else the default ones. The caller's
+    rules are restored after (SELFIES keeps them process-wide); a block inside one with the same rules costs
+    nothing."""
+    global _active_rules
+    mode = (_active_rules or "default") if relaxed is None else ("relaxed" if relaxed else "default")
+    if _active_rules == mode:
+        yield
+        return
+    saved, outer = sf.get_semantic_constraints(), _active_rules
+    sf.set_semantic_constraints(_rules(mode == "relaxed"))
+    _active_rules = mode
+    try:
+        yield
+    finally:
+        sf.set_semantic_constraints(saved)
+        _active_rules = outer
 
 
 def smiles_of(selfies: list, relaxed: bool = False) -> list:
     """selfies_to_smiles of each string ('' gives None), under relaxed valence rules when asked."""
-    with relaxed_constraints() if relaxed else nullcontext():
+    with selfies_rules(bool(relaxed)), chem.rdkit_quiet():
         return [selfies_to_smiles(s) if s else None for s in selfies]
 
 
@@ -83,7 +103,7 @@ class _Joined:
 
 
 class SmilesDecoding:
-    """SELFIES batches turned into canonical SMILES (smiles_of): in ``workers`` forked processes that work while
+    """SELFIES batches turned into canonical SMILES (smiles_of): in ``workers`` worker processes that work while
     the caller goes on (decoding the next batch on the GRU), or in this process when workers <= 1. submit()
     returns an object whose result() is the list; the results are the same either way. ``depth``: how many
     batches a caller should keep in flight."""
@@ -120,9 +140,9 @@ class Vocab:
 
     def __post_init__(self):
         if tuple(self.tokens[:3]) != SPECIALS:
-            raise ValueError("vocabulary must start with <pad>, <bos>, <eos>")
+            raise MolvaeError("vocabulary must start with <pad>, <bos>, <eos>")
         if len(set(self.tokens)) != len(self.tokens):
-            raise ValueError("vocabulary has duplicate tokens")
+            raise MolvaeError("vocabulary has duplicate tokens")
         object.__setattr__(self, "index", {t: i for i, t in enumerate(self.tokens)})
 
     pad, bos, eos = PAD_ID, BOS_ID, EOS_ID

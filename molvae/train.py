@@ -24,7 +24,7 @@ from . import __version__, checkpoint, data
 from .config import TrainConfig, TrainError, beta_at, parse_properties  # noqa: F401  (re-exported)
 from .device import bf16_autocast
 from .distributed import Dist
-from .model import VAE, ModelConfig, active_units, grow_vocab, kl_loss, kl_per_dim, property_loss
+from .model import VAE, ModelConfig, active_units, dims_above_floor, grow_vocab, kl_loss, kl_per_dim, property_loss
 from .prepare import prepare
 from .tokens import Vocab, parent_token
 
@@ -66,9 +66,10 @@ def _r2(pred: torch.Tensor, y: torch.Tensor, names) -> dict:
 
 @torch.no_grad()
 def validate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: int, recon_n: int,
-             device=torch.device("cpu")) -> dict:
-    """Validation ELBO terms, KL per dimension, active units and exact greedy reconstruction (token for token)
-    of the first `recon_n` molecules."""
+             device=torch.device("cpu"), free_bits: float = 0.1) -> dict:
+    """Validation ELBO terms, KL per dimension, active units, the dimensions whose KL is more than twice the
+    free-bits floor (``kl_above_floor``) and exact greedy reconstruction (token for token) of the first
+    `recon_n` molecules."""
     model.eval()
     nll_sum, kl_dims, mus, exact, n = 0.0, None, [], 0, len(rows)
     order = rows[np.argsort(ts.lengths[rows], kind="stable")]
@@ -100,7 +101,8 @@ def validate(model: VAE, ts: data.TokenizedSet, rows: np.ndarray, batch_size: in
         "val_nll": round(nll_sum / n, 4), "val_kl": round(sum(kl_per_dim), 4),
         "val_elbo": round(-(nll_sum / n + sum(kl_per_dim)), 4),
         "val_recon_exact": round(exact / max(1, len(recon_rows)), 4),
-        "active_units": active_units(mu), "kl_per_dim": [round(v, 4) for v in kl_per_dim],
+        "active_units": active_units(mu), "kl_above_floor": dims_above_floor(kl_per_dim, free_bits),
+        "kl_per_dim": [round(v, 4) for v in kl_per_dim],
         **({"val_property_r2": prop_r2} if prop_r2 else {}),
     }
 
@@ -431,7 +433,8 @@ class Trainer:
                  "train_rec": round(self.rec.item(), 4), "molecules_per_s": round(rate, 1),
                  "lr": self.opt.param_groups[0]["lr"]}
             if len(self.val_rows):
-                m.update(validate(self.model, self.ts, self.val_rows, cfg.batch_size, cfg.recon_eval, dist.device))
+                m.update(validate(self.model, self.ts, self.val_rows, cfg.batch_size, cfg.recon_eval, dist.device,
+                                  cfg.free_bits))
             self.last_metrics = m
             with open(self.metrics_path, "a") as fh:
                 fh.write(json.dumps(m) + "\n")

@@ -7,15 +7,16 @@ from typing import Sequence
 import numpy as np
 
 from . import chem
+from .errors import MolvaeError
 
 
 def check_png(path) -> Path:
     """The path of a PNG to write; ValueError (one line) when it is not .png or its directory is missing."""
     p = Path(path)
     if p.suffix.lower() != ".png":
-        raise ValueError(f"image path must end in .png: {p}")
+        raise MolvaeError(f"image path must end in .png: {p}")
     if not p.parent.is_dir():
-        raise ValueError(f"output directory does not exist: {p.parent}")
+        raise MolvaeError(f"output directory does not exist: {p.parent}")
     return p
 
 
@@ -29,7 +30,7 @@ def molecule_grid(smiles: Sequence[str], legends: Sequence[str], path, per_row: 
     mols = [chem.to_mol(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     if not mols:
-        raise ValueError("no molecules to draw")
+        raise MolvaeError("no molecules to draw")
     per_row = max(1, min(per_row, len(mols)))
     rows = -(-len(mols) // per_row)
     drawer = rdMolDraw2D.MolDraw2DCairo(per_row * size, rows * size, size, size)
@@ -49,17 +50,20 @@ def _plt():
 
 
 def training_curves(rows: list[dict], path) -> Path:
-    """Validation reconstruction NLL, KL, active units and reconstruction accuracy by epoch, from a run's
+    """Validation reconstruction NLL, KL, active units beside the dimensions whose KL is above twice the
+    free-bits floor, and reconstruction accuracy by epoch, from a run's
     per-epoch metrics (molvae.train.read_metrics)."""
     p = check_png(path)
     plt = _plt()
     ep = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
     for ax, key, title in zip(axes, ["val_nll", "val_kl", "active_units", "val_recon_exact"],
-                              ["reconstruction NLL (nats)", "KL (nats)", "active units", "exact reconstruction"]):
-        ax.plot(ep, [r.get(key, np.nan) for r in rows], marker="o")
+                              ["reconstruction NLL (nats)", "KL (nats)", "latent dimensions", "exact reconstruction"]):
+        ax.plot(ep, [r.get(key, np.nan) for r in rows], marker="o", label=key.replace("_", " "))
         ax.set_title(title)
         ax.set_xlabel("epoch")
+    axes[2].plot(ep, [r.get("kl_above_floor", np.nan) for r in rows], marker="o", label="KL > 2x free bits")
+    axes[2].legend()
     fig.tight_layout()
     fig.savefig(p, dpi=100)
     plt.close(fig)

@@ -26,6 +26,24 @@ def test_bundled_model_reconstructs_held_out_molecules():
     assert mu.shape == (10, vae.latent_dim) and np.isfinite(mu).all()
 
 
+def test_the_bundled_cards_count_the_dimensions_above_the_free_bits_floor_that_encoding_finds():
+    """All 64 dimensions pass the active-units test, but only the number the card gives carry more than twice
+    the free-bits floor (0.1 nat) on held-out molecules."""
+    import json
+
+    import torch
+
+    from molvae.model import active_units, dims_above_floor, kl_per_dim
+
+    smiles = moses_head(500, "moses_test.csv.gz")
+    for name in ("default", "fast"):
+        vae = MolVAE.load(name)
+        mu, logvar = (torch.from_numpy(a) for a in vae.encode(smiles, return_logvar=True))
+        card = json.loads((vae.path / "model.json").read_text())["metrics"]
+        assert active_units(mu) == card["active_units"] == 64
+        assert dims_above_floor(kl_per_dim(mu, logvar).mean(0), 0.1) == card["kl_above_floor"] < 20
+
+
 def test_int8_quantized_model_stays_close_to_the_full_model():
     vae, q = MolVAE.load(), MolVAE.load(int8=True)
     smiles = moses_head(60, "moses_test.csv.gz")

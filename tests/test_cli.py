@@ -167,3 +167,116 @@ def test_training_hashes_are_computed_once_per_file(tmp_path, monkeypatch, train
     monkeypatch.setattr(metrics, "canonical_valid", lambda s: 1 / 0)  # a second call reads the cache
     assert np.array_equal(metrics.training_hashes(src), h)
     assert metrics.novelty(train_smiles[:3] + ["CCCCCCCCCCCCCCCCCC"], h) == 0.25
+
+
+def test_help_documents_the_exit_statuses():
+    r = run("--help")
+    assert r.returncode == 0
+    text = r.stdout[r.stdout.index("exit status:"):]
+    for status, meaning in [("0", "success"), ("2", "a user error"), ("3", "a shortfall"), ("1", "a bug")]:
+        assert any(line.split()[:1] == [status] and meaning in line for line in text.splitlines()), (status, text)
+
+
+def test_a_bug_exits_1_with_its_traceback_and_a_user_error_2_in_one_line(tiny_model, monkeypatch, capsys):
+    """A plain ValueError from inside molvae is a bug, not a user error: it is not hidden behind one line."""
+    from molvae.errors import MolvaeError
+
+    def broken(self, *a, **k):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(MolVAE, "sample", broken)
+    assert main(["sample", "-n", "3", "--model", str(tiny_model)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ValueError: operands could not be broadcast together" in err
+    assert "internal error" in err.strip().splitlines()[-1]
+
+    def refused(self, *a, **k):
+        raise MolvaeError("temperature must be positive")
+
+    monkeypatch.setattr(MolVAE, "sample", refused)
+    assert main(["sample", "-n", "3", "--model", str(tiny_model)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["molvae sample: error: temperature must be positive"]
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    from molvae.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {a.option_strings or a.dest}" for name, p in sub.choices.items() for a in p._actions
+               if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert len(sub.choices) >= 12 and missing == []
+
+
+@pytest.mark.parametrize("flag", [["--relaxed"], ["--strict"], ["--latent-scale", "0.5"], ["--keep-invalid"],
+                                  ["--workers", "2"], ["--quiet"], ["--rerank", "2"]])
+def test_guided_sampling_refuses_the_options_it_would_ignore(flag, capsys):
+    assert main(["sample", "-n", "2", "--where", "qed >= 0.5", *flag]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"molvae sample: error: {flag[0]} does not apply with --where (guided sampling)"]
+
+
+def test_score_refuses_options_its_mode_ignores(tmp_path, capsys):
+    src = tmp_path / "in.smi"
+    src.write_text("CCO\n")
+    assert main(["score", str(src), "-o", str(tmp_path / "o.csv"), "--scheduler", "tcp://x:1"]) == 2
+    assert main(["score", str(src), "-o", str(tmp_path / "o.csv"), "--no-model", "--model", "fast"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["molvae score: error: --scheduler does not apply with --engine local",
+                   "molvae score: error: --model does not apply with --no-model"]
+
+
+def test_workers_default_to_the_cpus_the_process_may_use():
+    """Under an affinity mask of one CPU (taskset, a cgroup cpuset), the default is 1, not the machine's count."""
+    import os
+
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]});"
+            "from molvae.pools import available_cpus; from molvae.cli import build_parser;"
+            "a = build_parser().parse_args(['prepare', '--data', 'd', '--out', 'o']);"
+            "print(available_cpus(), a.workers)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1"]
+
+
+def test_one_device_default_for_inference_and_training():
+    import argparse
+
+    from molvae.cli import build_parser
+    from molvae.cli.train import _settings
+    from molvae.config import TrainConfig
+
+    ap = build_parser()
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    defaults = {name: a.default for name, p in sub.choices.items() for a in p._actions if a.dest == "device"}
+    assert {"sample", "score", "optimize", "train", "evaluate"} <= set(defaults)
+    assert {v for k, v in defaults.items() if k != "train"} == {"cpu"}
+    assert TrainConfig(**_settings(ap.parse_args(["train", "--data", "d.csv", "--out", "o"]))).device == "cpu"
+    import inspect
+
+    assert inspect.signature(MolVAE.load).parameters["device"].default == "cpu"
+
+
+def test_a_python_objective_runs_from_the_installed_script_only_with_allow_python(tmp_path, tiny_model):
+    """The `molvae` console script's import path starts at its own bin folder, not the current directory."""
+    import os
+    from pathlib import Path
+
+    import molvae
+
+    bin_dir, work = tmp_path / "bin", tmp_path / "work"
+    bin_dir.mkdir()
+    work.mkdir()
+    script = bin_dir / "molvae"  # what pip writes for [project.scripts]
+    script.write_text("import sys\nfrom molvae.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    (work / "my_objective.py").write_text("def length(smiles):\n    return [len(s) for s in smiles]\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(molvae.__file__).resolve().parent.parent)}  # this molvae
+    args = [sys.executable, str(script), "optimize", "--objective", "my_objective:length", "--budget", "5",
+            "--method", "random", "-o", "log.csv", "--quiet", "--model", str(tiny_model)]
+    r = subprocess.run(args, cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "runs only with --allow-python" in r.stderr
+    r = subprocess.run(args + ["--allow-python"], cwd=work, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    log = pd.read_csv(work / "log.csv")
+    assert len(log) == 5 and (log["score"] == log["smiles"].str.len()).all()

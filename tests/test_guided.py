@@ -78,14 +78,14 @@ def test_novel_hits_are_not_training_molecules(tmp_path):
     assert main(["sample", "-n", "3", "--novel"]) == 2
 
 
-def test_cli_where_writes_hits_and_a_shortfall_exits_1(tmp_path, capsys):
+def test_cli_where_writes_hits_and_a_shortfall_exits_3(tmp_path, capsys):
     out = tmp_path / "hits.csv"
     assert main(["sample", "-n", "5", "--where", "qed >= 0.8", "--filters", "moses", "-o", str(out)]) == 0
     df = pd.read_csv(out)
     assert len(df) == 5 and (df["qed"] >= 0.8).all() and "hit rate" in capsys.readouterr().err
     code = main(["sample", "-n", "3", "--where", "mw <= 60", "--max-draws", "200", "-o", str(out)])  # unreachable
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and "only 0 of 3 molecules met the conditions after 200 draws" in err[-1]
+    assert code == 3 and "only 0 of 3 molecules met the conditions after 200 draws" in err[-1]
     assert main(["sample", "-n", "3", "--where", "bogus > 1"]) == 2
     assert main(["sample", "-n", "4", "--where", "qed >= 0.9", "--novel", "-o", str(out)]) == 0
     assert MolVAE.load().is_novel(pd.read_csv(out)["smiles"]).all()

@@ -1,6 +1,6 @@
 import torch
 
-from molvae.model import EOS, VAE, ModelConfig, active_units, kl_loss
+from molvae.model import EOS, VAE, ModelConfig, active_units, dims_above_floor, kl_loss, kl_per_dim
 from molvae.tokens import pad_batch
 
 
@@ -69,3 +69,17 @@ def test_free_bits_and_active_units():
     assert abs(kl_loss(kl, 1.0).item() - (1.0 + 3.0 + 1.0)) < 1e-6
     mu = torch.stack([torch.linspace(-1, 1, 50), torch.full((50,), 0.3), 0.01 * torch.randn(50)], 1)
     assert active_units(mu) == 1
+
+
+def test_dimensions_at_the_free_bits_floor_are_active_but_not_above_it():
+    # three dimensions vary across molecules (all pass the variance test); only the first carries much KL
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.stack([2.0 * torch.randn(500, generator=gen), 0.4 * torch.randn(500, generator=gen),
+                      0.45 * torch.randn(500, generator=gen)], 1)
+    logvar = torch.stack([torch.full((500,), -3.0), torch.full((500,), -0.05), torch.full((500,), -0.1)], 1)
+    kl = kl_per_dim(mu, logvar).mean(0)
+    assert active_units(mu) == 3
+    assert kl[0] > 1.0 and (kl[1:] < 0.2).all()
+    assert dims_above_floor(kl, free_bits=0.1) == 1
+    assert dims_above_floor(kl.tolist(), free_bits=0.01) == 3
+    assert dims_above_floor([0.2, 0.2001], free_bits=0.1) == 1  # strictly more than twice the floor

@@ -253,7 +253,17 @@ def test_the_trust_region_grows_after_a_run_of_improvements_and_halves_after_a_r
     r.update(np.array([1.0]))
     assert r.length == 0.5  # the improvement broke the run of failures
     r.restart(0.8)
-    assert (r.length, r.streak, r.best) == (0.8, 0, -float("inf"))
+    assert (r.length, r.run, r.best) == (0.8, [], -float("inf"))
+
+
+def test_the_trust_region_box_follows_the_lengthscales_and_keeps_the_volume_of_a_cube():
+    from molvae.optimize.bo import region_box
+
+    lower, upper = region_box(np.full(3, 0.5), [0.5, 1.0, 2.0], 0.2)
+    side = (upper - lower).numpy()
+    assert side == pytest.approx([0.1, 0.2, 0.4]) and np.prod(side) == pytest.approx(0.2**3)
+    lower, upper = region_box(np.array([0.05, 0.5, 0.95]), [1.0, 1.0, 1.0], 0.2)
+    assert lower.numpy() == pytest.approx([0.0, 0.4, 0.85]) and upper.numpy() == pytest.approx([0.15, 0.6, 1.0])
 
 
 def test_a_surrogate_that_fails_to_fit_is_reported_in_the_summary_and_the_run_goes_on(vae, monkeypatch):
@@ -469,3 +479,48 @@ def test_auto_runs_gradient_with_retraining_or_bo_from_a_start(tiny_model):
     assert s["method"] == "gradient" and "retrain_every" not in s  # an int8 model cannot be fine-tuned
     s = optimize(vae, "qed", 6, method="gradient", batch_size=3, seed=0).summary
     assert "method_requested" not in s and "retrain_every" not in s
+
+
+# -- objective failures: counted, reported, and a run that fails too often stops -------------------------------
+def _picky(smiles):
+    """A user objective that cannot score molecules without nitrogen (NaN)."""
+    return [float(s.count("N")) if "N" in s else float("nan") for s in smiles]
+
+
+def test_the_oracle_counts_the_molecules_the_objective_could_not_score():
+    from molvae.objective_types import CallableObjective
+
+    o = Oracle(CallableObjective("picky", _picky), budget=10, max_failure_share=1.0)
+    v = o(["CCN", "CCO", "NCCN", "CCC"])
+    assert o.calls == 4 and o.failures == 2 and o.first_failure == "no value for CCO"
+    assert list(v) == [1.0, o.objective.penalty, 2.0, o.objective.penalty]
+    assert [r["score"] for r in o.rows] == list(v)
+
+
+def test_a_run_stops_in_one_line_when_too_many_calls_fail(vae):
+    from molvae.objective_types import CallableObjective
+    from molvae.optimize.oracle import TooManyFailures
+
+    picky = CallableObjective("picky", _picky)
+    r = optimize(vae, picky, 30, method="random", seed=0, max_failure_share=1.0)
+    assert r.summary["calls"] == 30 and 0 < r.summary["objective_failures"] < 30
+    assert r.summary["objective_failures"] == int(np.isnan(_picky(list(r.log["smiles"]))).sum())
+    with pytest.raises(TooManyFailures) as info:
+        optimize(vae, picky, 30, method="random", seed=0, max_failure_share=0.0)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("objective 'picky' failed on") and "first failure: no value for" in msg
+    s = info.value.result.summary
+    assert s["stopped"] == "objective_failures" and s["objective_failures"] == r.summary["objective_failures"]
+    with pytest.raises(OptimizeError, match="must be in"):
+        optimize(vae, picky, 30, max_failure_share=1.5)
+
+
+def test_cli_a_failing_objective_stops_with_its_calls_written(tmp_path, capsys, monkeypatch):
+    (tmp_path / "flaky_mod.py").write_text("def f(smiles):\n    raise ZeroDivisionError('no oracle')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "log.csv"
+    code, err = _cli_error(["--objective", "flaky_mod:f", "--allow-python", "--budget", "25", "--method", "random",
+                            "--max-failure-share", "0.5", "-o", str(out), "--quiet"], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert "failed on 25 of 25 molecules" in err[0] and "raised ZeroDivisionError: no oracle" in err[0]
+    assert len(pd.read_csv(out)) == 25

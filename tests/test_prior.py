@@ -2,6 +2,7 @@
 reported by score; a damaged one and a missing one asked for are refused in one line."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,3 +77,27 @@ def test_fit_prior_can_pick_a_random_subset(model_copy, tiny_csv, capsys):
                  "--max-molecules", "50"]) == 0
     b = MolVAE.load(model_copy).prior
     assert not torch.allclose(a.means, b.means)  # another 50 molecules than the file's first 50
+
+
+def test_fit_prior_never_writes_into_the_installed_package(tmp_path, tiny_model, tiny_csv, capsys):
+    """A bundled model (no --model, or its name) is refused before any work; --out writes a copy instead."""
+    import molvae
+
+    package = Path(molvae.__file__).resolve().parent
+
+    def snapshot():
+        return sorted((str(p), p.stat().st_mtime_ns) for p in (package / "models").rglob("*"))
+
+    before = snapshot()
+    for model in ([], ["--model", "fast"]):
+        assert main(["fit-prior", *model, "--data", str(tiny_csv), "--components", "2"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "part of the installed package" in err[0] and "--out DIR" in err[0]
+    assert snapshot() == before
+    out = tmp_path / "with_prior"
+    src = MolVAE.load(tiny_model).path
+    assert main(["fit-prior", "--model", str(tiny_model), "--data", str(tiny_csv), "--components", "2",
+                 "--out", str(out)]) == 0
+    assert MolVAE.load(out).prior.components == 2 and not (src / "prior.safetensors").exists()
+    assert main(["fit-prior", "--model", str(tiny_model), "--data", str(tiny_csv), "--out", str(out)]) == 2
+    assert "must be a new or empty directory" in capsys.readouterr().err

@@ -44,7 +44,7 @@ def test_relaxed_constraints_turn_repairs_into_rejections():
 
     before = sf.get_semantic_constraints()
     assert tokens.selfies_to_smiles("[F][=C]") == "CF"         # SELFIES repairs the impossible double bond
-    with tokens.relaxed_constraints():
+    with tokens.selfies_rules(relaxed=True):
         assert tokens.selfies_to_smiles("[F][=C]") is None     # relaxed: F=C is decoded and RDKit rejects it
         assert tokens.selfies_to_smiles("[C][C][O]") == "CCO"
     assert sf.get_semantic_constraints() == before

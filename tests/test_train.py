@@ -13,6 +13,9 @@ def test_tiny_model_learns(tiny_model):
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5, 6]
     assert rows[-1]["val_nll"] < 0.8 * rows[0]["val_nll"]
     assert rows[-1]["active_units"] > 0 and len(rows[-1]["kl_per_dim"]) == 8
+    last = rows[-1]  # the count above the floor (free bits 0.1) is read from the same KL per dimension
+    assert last["kl_above_floor"] == sum(v > 2 * 0.1 for v in last["kl_per_dim"]) <= 8
+    assert "- kl_above_floor:" in (tiny_model / "model" / "MODEL_CARD.md").read_text()
     assert (tiny_model / "config.json").exists() and (tiny_model / "model" / "MODEL_CARD.md").exists()
     assert (tiny_model / "prepared" / "ids.npy").exists()
 

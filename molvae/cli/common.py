@@ -4,9 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import MolvaeError
 
-class UsageError(ValueError):
-    pass
+
+BUG, USER_ERROR, SHORTFALL, INTERRUPTED = 1, 2, 3, 130  # exit statuses (molvae --help's epilog)
+
+
+class UsageError(MolvaeError):
+    """A command-line request that cannot be carried out as asked (one line, exit 2)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -48,6 +53,33 @@ def positive_float(name):
 
 def unit_interval(name):
     return float_arg(name, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+
+
+def refuse_unused(args, flags: dict, mode: str) -> None:
+    """UsageError (one line) naming the options in ``flags`` (dest -> flag, or dest -> {value: flag}) that
+    were given on the command line (not None) although ``mode`` does not use them."""
+    given = []
+    for dest, flag in flags.items():
+        v = getattr(args, dest)
+        if v is not None:
+            given.append(flag[v] if isinstance(flag, dict) else flag)
+    if given:
+        raise UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {mode}")
+
+
+def add_smiles_column(p) -> None:
+    p.add_argument("--smiles-column", default=None,
+                   help="column holding the SMILES (default: the first named smiles, canonical_smiles, smi, ...;"
+                        " an SD file's molecules are in 'smiles')")
+
+
+def add_workers(p, what: str) -> None:
+    """--workers, by default the CPUs this process may use (its affinity), not every core of the machine."""
+    from ..pools import available_cpus
+
+    n = available_cpus()
+    p.add_argument("--workers", type=positive("--workers"), default=n,
+                   help=f"processes {what} (default: the {n} CPUs this process may use)")
 
 
 def add_model(p, runtime: bool = True, batch: bool = True):

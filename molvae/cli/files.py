@@ -1,11 +1,10 @@
 """`molvae reconstruct`, `score`, `evaluate` and `encode`: commands over a file of molecules."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-from .common import UsageError, add_model, add_standardize, load, positive, report, standardized
+from .common import UsageError, add_model, add_smiles_column, add_standardize, add_workers, load, positive, refuse_unused, report, standardized
 
 
 def _stream(args, desc: str, writer, work) -> None:
@@ -57,6 +56,11 @@ def cmd_reconstruct(args) -> int:
 
 def cmd_score(args) -> int:
     from ..score import score_file
+
+    if args.engine != "dask":
+        refuse_unused(args, {"scheduler": "--scheduler"}, "with --engine local")
+    if args.no_model:
+        refuse_unused(args, {"model": "--model"}, "with --no-model")
 
     summary = score_file(args.input, args.output, model=args.model, with_model=not args.no_model,
                          smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
@@ -126,7 +130,7 @@ def cmd_encode(args) -> int:
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".parquet"):
-        raise ValueError(f"output must be .npy or .parquet, got {out.name}")
+        raise UsageError(f"output must be .npy or .parquet, got {out.name}")
     vae = load(args)
     writer = LatentWriter(out, vae.latent_dim) if out.suffix == ".npy" else TableWriter(out)
     n = Counter()
@@ -156,8 +160,9 @@ def _add_stream_options(p) -> None:
 def register(sub) -> None:
     p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, their .gz, .parquet)")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--smiles-column", default=None)
+    p.add_argument("-o", "--output", required=True,
+                   help="output table (.csv, .tsv, .parquet): the input's columns and the reconstruction's")
+    add_smiles_column(p)
     add_model(p)
     _add_stream_options(p)
     p.set_defaults(func=cmd_reconstruct)
@@ -167,12 +172,14 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .csv.gz, .parquet)")
     add_model(p)
     p.add_argument("--no-model", action="store_true", help="chemistry only: skip the VAE columns")
-    p.add_argument("--smiles-column", default=None)
-    p.add_argument("--workers", type=positive("--workers"), default=None, help="processes (default: all cores)")
+    add_smiles_column(p)
+    add_workers(p, "scoring chunks (local engine) or Dask workers started (LocalCluster)")
     p.add_argument("--chunk-size", type=positive("--chunk-size"), default=2000, help="rows per chunk")
     p.add_argument("--latent", default=None, help="write mu for each row to this .npy (NaN rows where not encodable)")
-    p.add_argument("--engine", choices=["local", "dask"], default="local")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="where chunks are scored: local processes (default) or a Dask cluster (--scheduler)")
+    p.add_argument("--scheduler", default=None,
+                   help="with --engine dask: a Dask scheduler address (default: a LocalCluster on this machine)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_standardize(p)
     p.set_defaults(func=cmd_score)
@@ -184,23 +191,23 @@ def register(sub) -> None:
     p.add_argument("--no-scaffold-reference", action="store_true", help="skip the MOSES scaffold-test metrics")
     p.add_argument("--train", default=None, help="training set for novelty (default: the model's training set)")
     add_model(p, runtime=False)
-    p.add_argument("--smiles-column", default=None)
+    add_smiles_column(p)
     p.add_argument("-n", type=positive("-n"), default=None, help="use the first N molecules")
     p.add_argument("--plots", default=None, help="directory for a PNG of property histograms")
-    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
-                   help="processes for the per-molecule work (default: all cores)")
+    add_workers(p, "for the per-molecule work")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
                    help="where ChemNet runs for FCD (default: cpu); evaluate does not run the VAE")
     p.add_argument("--batch-size", type=positive("--batch-size"), default=256,
                    help="molecules ChemNet reads at once (default 256)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
     add_standardize(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--smiles-column", default=None)
+    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
+    p.add_argument("-o", "--output", required=True,
+                   help=".npy (one row of mu per input row) or .parquet (smiles and z0, z1, ... columns)")
+    add_smiles_column(p)
     add_model(p)
     _add_stream_options(p)
     p.set_defaults(func=cmd_encode)

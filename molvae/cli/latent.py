@@ -1,7 +1,8 @@
 """`molvae interpolate`, `explore` and `map`: walking the latent space."""
 from __future__ import annotations
 
-from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
+from .common import (UsageError, add_model, add_smiles_column, add_standardize, load, positive, positive_float, report,
+                     standardized)
 
 
 def cmd_interpolate(args) -> int:
@@ -10,7 +11,7 @@ def cmd_interpolate(args) -> int:
 
     check_output_path(args.output)
     if args.steps < 2:
-        raise ValueError(f"--steps must be at least 2 (got {args.steps})")
+        raise UsageError(f"--steps must be at least 2 (got {args.steps})")
     df = latent.interpolate(load(args), args.a, args.b, steps=args.steps, method=args.method)
     write_table(df, args.output)
     if args.image:
@@ -67,7 +68,7 @@ def cmd_map(args) -> int:
             break
     bar.close()
     if len(values) < 3:
-        raise ValueError("fewer than 3 molecules could be encoded; nothing to map")
+        raise UsageError("fewer than 3 molecules could be encoded; nothing to map")
     coords, var = latent.pca_2d(np.concatenate(mus).astype(np.float64))
     viz.latent_map(coords, np.array(values, dtype=float), args.property, args.output, var)
     report(f"mapped {len(values)} of {read} molecules; written to {args.output}")
@@ -79,27 +80,28 @@ def register(sub) -> None:
     p.add_argument("a", help="start molecule (SMILES)")
     p.add_argument("b", help="end molecule (SMILES)")
     p.add_argument("--steps", type=int, default=10, help="points on the path, ends included (default 10)")
-    p.add_argument("--method", choices=["linear", "slerp"], default="linear")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--method", choices=["linear", "slerp"], default="linear",
+                   help="a straight line between the latents (default) or spherical interpolation")
+    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per step")
     p.add_argument("--image", default=None, help="PNG grid of the path")
     add_model(p)
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("explore", help="decode random neighbours of a molecule's latent (analogues)")
-    p.add_argument("smiles")
-    p.add_argument("-n", type=positive("-n"), default=20)
+    p.add_argument("smiles", help="the molecule (SMILES)")
+    p.add_argument("-n", type=positive("-n"), default=20, help="neighbours to decode (default 20)")
     p.add_argument("--radius", type=positive_float("--radius"), default=1.0, help="latent distance (default 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the neighbours (default 0)")
+    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per neighbour")
     p.add_argument("--image", default=None, help="PNG grid of the neighbours")
     add_model(p)
     p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("map", help="PNG of a 2-D PCA of the latents, coloured by a property")
-    p.add_argument("input")
+    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
     p.add_argument("--property", default="qed", help="a property name (qed, logp, sa, mw, tpsa, plogp, ...)")
     p.add_argument("-o", "--output", required=True, help="PNG path")
-    p.add_argument("--smiles-column", default=None)
+    add_smiles_column(p)
     p.add_argument("--max-rows", type=positive("--max-rows"), default=20000,
                    help="map the first N rows of the file (default 20,000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

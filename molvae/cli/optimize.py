@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import UsageError, add_model, load, positive, report, unit_interval
+from .common import INTERRUPTED, UsageError, add_model, load, positive, report, unit_interval
 
 
 def _check_outputs(args) -> None:
@@ -32,7 +32,7 @@ def summary_line(s: dict) -> str:
              }.get(s["stopped"], "")
     line = (f"{s['objective']} ({s['direction']}) by {s['method']}: {s['calls']} of {s['budget']} calls in "
             f"{s['seconds']:.1f}s ({s['repeats']} repeats answered from the cache, {s['invalid_decodes']} invalid"
-            f" decodes{early}); "
+            f" decodes, {s['objective_failures']} molecules the objective could not score{early}); "
             f"best {fmt(s['best_score'])} {s['best_smiles'] or ''}; top-10 mean {fmt(s['top10_mean'])}, "
             f"top-10 AUC {s['auc_top10']:.4f}")
     if s.get("start"):
@@ -42,23 +42,42 @@ def summary_line(s: dict) -> str:
     return line
 
 
+def _import_from_here() -> None:
+    """--allow-python: modules in the current directory can be named (module:function), as with `python -m`;
+    the installed `molvae` script's import path starts at its own folder instead."""
+    import os
+    import sys
+
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
+
+
 def cmd_optimize(args) -> int:
     from ..data import write_table
     from ..files import write_json
     from ..optimize import check_request, optimize
+    from ..optimize.oracle import TooManyFailures
 
+    if args.allow_python:
+        _import_from_here()
     check_request(args.objective, args.budget, args.method, args.start, args.similarity_min, args.batch_size,
-                  args.allow_python, retrain_every=args.retrain_every)
+                  args.allow_python, retrain_every=args.retrain_every, max_failure_share=args.max_failure_share)
     _check_outputs(args)
-    res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
-                   similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
-                   progress=not args.quiet, allow_python=args.allow_python, retrain_every=args.retrain_every)
+    try:
+        res = optimize(load(args), args.objective, args.budget, method=args.method, start=args.start,
+                       similarity_min=args.similarity_min, seed=args.seed, batch_size=args.batch_size,
+                       progress=not args.quiet, allow_python=args.allow_python, retrain_every=args.retrain_every,
+                       max_failure_share=args.max_failure_share)
+    except TooManyFailures as exc:
+        write_table(exc.result.log, args.output)
+        raise UsageError(f"{exc}; the {exc.result.summary['calls']} calls made are in {args.output}") from None
     write_table(res.log, args.output)  # an interrupted run's log too, marked incomplete in the summary
     if args.summary:
         cols = ["call", "smiles", "score"] + (["similarity"] if args.start else [])
         write_json(args.summary, {**res.summary, "best": res.best(10)[cols].to_dict("records")}, default=float)
     report(summary_line(res.summary) + f"; written to {args.output}")
-    return 130 if res.summary["stopped"] == "interrupted" else 0
+    return INTERRUPTED if res.summary["stopped"] == "interrupted" else 0
 
 
 def register(sub) -> None:
@@ -67,7 +86,8 @@ def register(sub) -> None:
                    help="qed, logp, sa, plogp, plogp_norm, a PMO task, similarity:<SMILES>, isomer:<formula>, "
                         "smarts:<SMARTS>, a .toml file or module:function (with --allow-python)")
     p.add_argument("--allow-python", action="store_true",
-                   help="let the objective (or a TOML file it names) import and run Python code (module:function)")
+                   help="let the objective (or a TOML file it names) import and run Python code (module:function;"
+                        " modules in the current directory included)")
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["auto", "bo", "gradient", "random"], default="auto",
@@ -75,7 +95,7 @@ def register(sub) -> None:
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
     p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
                    help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the search (default 0)")
     p.add_argument("--batch-size", type=positive("--batch-size"), default=None,
                    help="latent points per step (default: 500 for random, budget/40 in [10, 100] otherwise)")
     p.add_argument("--retrain-every", type=positive("--retrain-every"), default=0, metavar="N",
@@ -85,6 +105,10 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")
+    p.add_argument("--max-failure-share", type=unit_interval("--max-failure-share"), default=0.5, metavar="SHARE",
+                   help="stop (exit 2, the calls made written) once the objective has failed on more than this"
+                        " share of its calls, judged from 20 calls on (default 0.5; 1: never stop). Failures (no"
+                        " value, or an error in a Python objective) get the penalty and are counted in the summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model(p, batch=False)
     p.set_defaults(func=cmd_optimize)

@@ -1,24 +1,30 @@
 """`molvae sample` and `molvae fit-prior`."""
 from __future__ import annotations
 
-import os
 import time
 
-from .common import add_model, add_standardize, load, positive, positive_float, report, standardized
+from .common import SHORTFALL, UsageError, add_model, add_smiles_column, add_standardize, load, positive, positive_float, refuse_unused, report, standardized
+
+
+GUIDED_IGNORES = {"latent_scale": "--latent-scale", "keep_invalid": "--keep-invalid", "rerank": "--rerank",
+                  "relaxed": {True: "--relaxed", False: "--strict"}, "workers": "--workers", "quiet": "--quiet"}
 
 
 def _draw(args, vae, conditions, filters):
-    """The molecules asked for: guided by the conditions when there are any, else plain prior samples."""
+    """The molecules asked for: guided by the conditions when there are any, else plain prior samples (the
+    options left unset take their defaults)."""
+    from ..pools import available_cpus
+
     if conditions:
         from ..guided import sample_where
 
         return sample_where(vae, args.n, conditions, seed=args.seed, prior=args.prior, greedy=args.greedy,
                             temperature=args.temperature, filters=filters, max_draws=args.max_draws,
                             novel=args.novel)
-    return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, greedy=args.greedy,
-                      seed=args.seed, keep_invalid=args.keep_invalid, relaxed=args.relaxed, rerank=args.rerank,
-                      progress=not args.quiet, prior=args.prior, filters=filters, max_draws=args.max_draws,
-                      workers=args.workers)
+    return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale or 1.0,
+                      greedy=args.greedy, seed=args.seed, keep_invalid=bool(args.keep_invalid), relaxed=args.relaxed,
+                      rerank=args.rerank or 1, progress=not args.quiet, prior=args.prior, filters=filters,
+                      max_draws=args.max_draws, workers=args.workers or available_cpus())
 
 
 def cmd_sample(args) -> int:
@@ -33,7 +39,9 @@ def cmd_sample(args) -> int:
         viz.check_png(args.image)
     conditions = [parse_condition(w) for w in args.where or []]  # a bad condition fails before any work
     if args.novel and not conditions:
-        raise ValueError("--novel works with --where (guided sampling)")
+        raise UsageError("--novel works with --where (guided sampling)")
+    if conditions:
+        refuse_unused(args, GUIDED_IGNORES, "with --where (guided sampling)")
     filters = filter_function(args.filters)
     vae = load(args)
     t = time.time()
@@ -58,7 +66,7 @@ def cmd_sample(args) -> int:
     if len(df) < args.n:
         what = "met the conditions" if conditions else "passed the RDKit check" + (" and the filters" if filters else "")
         report(f"molvae sample: error: only {len(df)} of {args.n} molecules {what} after {drawn} draws")
-        return 1
+        return SHORTFALL
     return 0
 
 
@@ -73,31 +81,36 @@ def _sample_parser(sub) -> None:
     add_model(p)
     p.add_argument("--temperature", type=positive_float("--temperature"), default=1.0,
                    help="softmax temperature of the decoder (default 1.0)")
-    p.add_argument("--latent-scale", type=positive_float("--latent-scale"), default=1.0,
-                   help="standard deviation of the prior draws (default 1.0)")
+    p.add_argument("--latent-scale", type=positive_float("--latent-scale"), default=None,
+                   help="standard deviation of the prior draws (default 1.0; not with --where)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--greedy", action="store_true", default=None,
                       help="argmax decoding (the default with a learned prior)")
     mode.add_argument("--sampled", dest="greedy", action="store_false", default=None,
                       help="draw tokens at --temperature (the default from N(0, I))")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--keep-invalid", action="store_true",
-                   help="keep molecules RDKit rejects as rows with valid=False instead of drawing more")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same molecules (default 0)")
+    p.add_argument("--keep-invalid", action="store_true", default=None,
+                   help="keep molecules RDKit rejects as rows with valid=False instead of drawing more (not with"
+                        " --where)")
     p.add_argument("-o", "--output", default=None, help="output table (.csv, .tsv, .parquet); default stdout")
     p.add_argument("--image", default=None, help="PNG grid of the first (up to 30) molecules")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
+    p.add_argument("--quiet", action="store_true", default=None, help="no progress bar (not with --where, which"
+                                                                      " shows none)")
+    p.add_argument("--workers", type=positive("--workers"), default=None,
                    help="processes turning SELFIES into SMILES and checking them with RDKit while the GRU decodes"
-                        " (default: all cores; the molecules are the same for any number)")
+                        " (default: the CPUs this process may use; the molecules are the same for any number;"
+                        " not with --where)")
     strict = p.add_mutually_exclusive_group()
     strict.add_argument("--relaxed", action="store_true", default=None,
                         help="loosen SELFIES valence rules so RDKit rejects decoder mistakes instead of SELFIES"
                              " repairing them (more draws, more realistic); the default with a learned prior and"
-                             " greedy decoding")
+                             " greedy decoding; not with --where")
     strict.add_argument("--strict", dest="relaxed", action="store_false", default=None,
-                        help="SELFIES's own valence rules: every decode is kept (the default otherwise)")
-    p.add_argument("--rerank", type=positive("--rerank"), default=1,
-                   help="draw K times as many and keep the most likely per token (default 1: no re-ranking)")
+                        help="SELFIES's own valence rules: every decode is kept (the default otherwise; not with"
+                             " --where)")
+    p.add_argument("--rerank", type=positive("--rerank"), default=None,
+                   help="draw K times as many and keep the most likely per token (default 1: no re-ranking; not"
+                        " with --where)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
                         " for several; the property head and the neighbourhoods of earlier hits steer the draws)")
@@ -107,7 +120,7 @@ def _sample_parser(sub) -> None:
                    help="discard molecules failing the MOSES filters or RDKit's PAINS alerts (default: none)")
     p.add_argument("--max-draws", type=positive("--max-draws"), default=None,
                    help="molecules decoded at most (default 10 x n, at least 1,000; with --where 200 x n, at least"
-                        " 10,000): past it the ones found are written and the exit status is 1")
+                        " 10,000): past it the ones found are written and the exit status is 3")
     p.add_argument("--prior", choices=["auto", "learned", "standard"], default="auto",
                    help="where latents come from: the model's learned prior (auto: when it has one) or N(0, I)")
     p.set_defaults(func=cmd_sample)
@@ -115,10 +128,14 @@ def _sample_parser(sub) -> None:
 
 def _fit_prior_parser(sub) -> None:
     p = sub.add_parser("fit-prior", help="fit a learned prior (a Gaussian mixture over the training molecules'"
-                                         " latents) and save it in the model directory")
+                                         " latents) and save it in the model directory, or in a copy (--out)")
     add_model(p)
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write a copy of the model with the fitted prior to DIR (a new directory) instead of adding"
+                        " the prior to --model's directory; required for a bundled model, which is part of the"
+                        " installed package")
     p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
-    p.add_argument("--smiles-column", default=None)
+    add_smiles_column(p)
     p.add_argument("--components", type=positive("--components"), default=400,
                    help="mixture components (default 400: benchmarks/results/prior_choice_default.md)")
     p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
@@ -126,15 +143,37 @@ def _fit_prior_parser(sub) -> None:
     p.add_argument("--pick", choices=["first", "random"], default="first",
                    help="which N: the file's first rows (default) or a random N drawn with --seed (for a file"
                         " whose rows are grouped by source)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the mixture fit and --pick random (default 0)")
     add_standardize(p)
     p.set_defaults(func=cmd_fit_prior)
+
+
+def _prior_destination(args):
+    """Where fit-prior writes: --out (a new directory), else --model's directory, never a bundled model (the
+    installed package is not written to). UsageError before any work otherwise."""
+    from pathlib import Path
+
+    from ..checkpoint import bundled_models
+
+    if args.out is not None:
+        out = Path(args.out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"--out must be a new or empty directory: {out}")
+        if not out.parent.is_dir():
+            raise UsageError(f"output directory does not exist: {out.parent}")
+        return out
+    if args.model is None or (args.model in bundled_models() and not Path(args.model).exists()):
+        name = args.model or "default"
+        raise UsageError(f"the bundled model '{name}' is part of the installed package: write a copy with the"
+                         f" fitted prior with --out DIR (or give --model a model directory of your own)")
+    return None
 
 
 def cmd_fit_prior(args) -> int:
     from .. import prior
     from ..data import read_smiles
 
+    out = _prior_destination(args)
     vae = load(args)
     smiles = read_smiles(args.data, args.smiles_column)
     if args.pick == "random" and args.max_molecules < len(smiles):
@@ -145,7 +184,12 @@ def cmd_fit_prior(args) -> int:
     smiles = standardized(args, smiles[: args.max_molecules])
     fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
     record["data"] = str(args.data)
-    prior.save(vae.path, fitted, record)
+    if out is not None:
+        import shutil
+
+        shutil.copytree(vae.path, out, dirs_exist_ok=True)
+    dest = out or vae.path
+    prior.save(dest, fitted, record)
     report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"
-           f" {record['fit_seconds']}s; written to {vae.path / prior.PRIOR_WEIGHTS}")
+           f" {record['fit_seconds']}s; written to {dest / prior.PRIOR_WEIGHTS}")
     return 0

@@ -5,30 +5,51 @@ import os
 import sys
 from pathlib import Path
 
-from .common import add_standardize, positive, positive_float, report
+from .common import add_smiles_column, add_standardize, add_workers, positive, positive_float, report
 
-TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type); a second spelling is an older name still accepted
-    ("--data",): ("data", str), ("--out",): ("out", str), ("--smiles-column",): ("smiles_column", str),
-    ("--epochs",): ("epochs", positive("--epochs")), ("--batch-size",): ("batch_size", positive("--batch-size")),
-    ("--lr",): ("lr", positive_float("--lr")), ("--lr-decay",): ("lr_decay", positive_float("--lr-decay")),
-    ("--emb-dim",): ("emb_dim", positive("--emb-dim")),
-    ("--dec-hidden", "--hidden-dim"): ("dec_hidden", positive("--dec-hidden")),
-    ("--enc-hidden", "--enc-hidden-dim"): ("enc_hidden", positive("--enc-hidden")),
-    ("--enc-layers",): ("enc_layers", positive("--enc-layers")),
-    ("--dec-layers",): ("dec_layers", positive("--dec-layers")),
-    ("--latent-dim",): ("latent_dim", positive("--latent-dim")), ("--dropout",): ("dropout", float),
-    ("--max-len",): ("max_len", positive("--max-len")),
-    ("--beta",): ("beta", float), ("--kl-schedule",): ("kl_schedule", str),
-    ("--kl-warmup-steps",): ("kl_warmup_steps", positive("--kl-warmup-steps")),
-    ("--kl-ramp-fraction",): ("kl_ramp_fraction", float),
-    ("--free-bits",): ("free_bits", float), ("--grad-clip",): ("grad_clip", positive_float("--grad-clip")),
-    ("--max-minutes",): ("max_minutes", positive_float("--max-minutes")),
-    ("--checkpoint-minutes",): ("checkpoint_minutes", positive_float("--checkpoint-minutes")),
-    ("--val-fraction",): ("val_fraction", float), ("--val-max",): ("val_max", int),
-    ("--recon-eval",): ("recon_eval", int), ("--seed",): ("seed", int), ("--threads",): ("threads", int),
-    ("--device",): ("device", str),
-    ("--properties",): ("properties", str), ("--property-weight",): ("property_weight", float),
-    ("--init-from",): ("init_from", str), ("--standardize",): ("standardize", str),
+TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type, help); a second spelling is an older name still accepted
+    ("--data",): ("data", str, "training molecules (.csv, .tsv, .smi, .sdf, their .gz, .parquet); required"),
+    ("--out",): ("out", str, "run directory: checkpoint, metrics.jsonl and the finished model in OUT/model"),
+    ("--smiles-column",): ("smiles_column", str, "column of --data holding the SMILES (default: found by name)"),
+    ("--epochs",): ("epochs", positive("--epochs"), "passes over the training molecules"),
+    ("--batch-size",): ("batch_size", positive("--batch-size"), "molecules per step, per process"),
+    ("--lr",): ("lr", positive_float("--lr"), "Adam learning rate"),
+    ("--lr-decay",): ("lr_decay", positive_float("--lr-decay"), "factor applied to the learning rate after every"
+                                                                " epoch (1: constant)"),
+    ("--emb-dim",): ("emb_dim", positive("--emb-dim"), "token embedding width"),
+    ("--dec-hidden", "--hidden-dim"): ("dec_hidden", positive("--dec-hidden"), "decoder GRU width"),
+    ("--enc-hidden", "--enc-hidden-dim"): ("enc_hidden", positive("--enc-hidden"),
+                                           "encoder GRU width (per direction)"),
+    ("--enc-layers",): ("enc_layers", positive("--enc-layers"), "encoder GRU layers"),
+    ("--dec-layers",): ("dec_layers", positive("--dec-layers"), "decoder GRU layers"),
+    ("--latent-dim",): ("latent_dim", positive("--latent-dim"), "dimensions of the latent space"),
+    ("--dropout",): ("dropout", float, "dropout between GRU layers and on the decoder input, in [0, 1)"),
+    ("--max-len",): ("max_len", positive("--max-len"), "longest molecule in SELFIES tokens; longer ones are"
+                                                       " skipped (default: the longest training molecule)"),
+    ("--beta",): ("beta", float, "final weight of the KL term"),
+    ("--kl-schedule",): ("kl_schedule", str, "how the KL weight reaches --beta: linear, cyclical or constant"),
+    ("--kl-warmup-steps",): ("kl_warmup_steps", positive("--kl-warmup-steps"),
+                             "linear: steps from 0 to --beta; cyclical: the length of one cycle"),
+    ("--kl-ramp-fraction",): ("kl_ramp_fraction", float, "cyclical: share of each cycle spent ramping, in (0, 1]"),
+    ("--free-bits",): ("free_bits", float, "nats per latent dimension below which the KL term is not penalized"),
+    ("--grad-clip",): ("grad_clip", positive_float("--grad-clip"), "gradient norm clip"),
+    ("--max-minutes",): ("max_minutes", positive_float("--max-minutes"),
+                         "stop this run after this many minutes, saving a checkpoint (continue with --resume)"),
+    ("--checkpoint-minutes",): ("checkpoint_minutes", positive_float("--checkpoint-minutes"),
+                                "minutes between checkpoints"),
+    ("--val-fraction",): ("val_fraction", float, "share of the molecules held out for validation, in [0, 1)"),
+    ("--val-max",): ("val_max", int, "at most this many validation molecules"),
+    ("--recon-eval",): ("recon_eval", int, "validation molecules decoded greedily after every epoch (0: none)"),
+    ("--seed",): ("seed", int, "random seed (split, initialization, batches)"),
+    ("--threads",): ("threads", int, "torch CPU threads (0: torch's default)"),
+    ("--device",): ("device", str, "cpu (the default, as for every command), cuda, mps, or auto (CUDA,"
+                                   " then MPS, then CPU)"),
+    ("--properties",): ("properties", str, "comma-separated labels for a property head: columns of --data or"
+                                           " computed names (qed, logp, sa, ...)"),
+    ("--property-weight",): ("property_weight", float, "weight of the property head's loss beside the ELBO"),
+    ("--init-from",): ("init_from", str, "start from this model's weights (a model directory or bundled name)"),
+    ("--standardize",): ("standardize", str, "standardize each molecule first: off, parent or parent+tautomer"
+                                             " (see molvae score --help)"),
 }
 SWITCHES = {"no_bidirectional": ("bidirectional", False), "no_amp": ("amp", False), "freeze_vae": ("freeze_vae", True),
             "extend_vocab": ("extend_vocab", True)}
@@ -62,7 +83,7 @@ def _settings(args) -> dict:
     saved = Path(args.out) / "config.json" if args.out else None
     if args.resume and saved is not None and saved.exists() and not args.config:
         settings.update(TrainConfig.saved(saved))  # a resumed run keeps its settings unless told otherwise
-    for name, _ in TRAIN_FLAGS.values():
+    for name, *_ in TRAIN_FLAGS.values():
         v = getattr(args, name)
         if v is not None:
             settings[name] = v
@@ -110,8 +131,9 @@ def cmd_prepare(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model (or resume training)")
-    for flags, (name, typ) in TRAIN_FLAGS.items():
-        p.add_argument(*flags, dest=name, type=typ, default=None)
+    for flags, (name, typ, text) in TRAIN_FLAGS.items():
+        preset = name not in ("data", "out", "smiles_column", "init_from", "device")
+        p.add_argument(*flags, dest=name, type=typ, default=None, help=text + (" (default: the preset's)" * preset))
     p.add_argument("--no-bidirectional", action="store_true", help="unidirectional encoder")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--config", default=None, help="TOML file with training settings (flags win)")
@@ -127,17 +149,17 @@ def register(sub) -> None:
                    help="with --init-from: add the tokens the data needs (stereo, charges, elements) to the model's"
                         " vocabulary, each new token starting from its parent's weights ([C@@H1] from [CH1]),"
                         " and lengthen the limit to the longest molecule")
-    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1,
-                   help="processes for encoding the data (first run only)")
+    add_workers(p, "encoding the data (first run only)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("prepare", help="encode a training file once into OUT/prepared (memory-mapped)")
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--smiles-column", default=None)
-    p.add_argument("--max-len", type=positive("--max-len"), default=None)
+    p.add_argument("--data", required=True, help="training molecules (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
+    p.add_argument("--out", required=True, help="run directory: the encoded data goes into OUT/prepared")
+    add_smiles_column(p)
+    p.add_argument("--max-len", type=positive("--max-len"), default=None,
+                   help="longest molecule in SELFIES tokens; longer ones are skipped (default: the longest)")
     p.add_argument("--properties", default=None,
                    help="comma-separated property labels, as for train --properties (encoded once with the data)")
-    p.add_argument("--workers", type=positive("--workers"), default=os.cpu_count() or 1)
+    add_workers(p, "encoding the data")
     add_standardize(p)
     p.set_defaults(func=cmd_prepare)

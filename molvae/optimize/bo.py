@@ -15,8 +15,8 @@ J. Gardner, R. Turner, M. Poloczek, "Scalable Global Optimization via Local Baye
   already seen, the region restarts around the best point that has not yet been a collapsed centre (the data
   are kept, unlike TuRBO's fresh restarts; recentring as in CoBO, Lee et al. 2023).
 * Batch acquisition: Thompson sampling without replacement over ``n_candidates`` points in the region, each
-  perturbing the centre in a random ~20 of the D dimensions (TuRBO's candidate generation): a diverse batch
-  of q for the price of one joint posterior draw.
+  perturbing the centre in a random ~20 of the D dimensions (the perturbation probability min(1, 20/D) of
+  BoTorch's TuRBO-1 tutorial): a diverse batch of q for the price of one joint posterior draw.
 * Initial design: ``n_init`` prior draws (the start molecule and draws around it in constrained mode).
 * Constrained mode: a decode below the similarity floor costs no call; it joins the data (with a value below
   the start's) under the last fit's hyperparameters, which are refitted only once the oracle has answered
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,32 +39,36 @@ from .oracle import OptimizeError, Search
 
 @dataclass
 class TrustRegion:
-    """The side of the search box around the best point, and how it changes (Eriksson et al. 2019, TuRBO):
-    ``streak`` counts the batches in a row that improved on ``best`` (positive) or did not (negative); a run of
-    ``success_tol`` improvements doubles the side (up to ``length_max``), a run of ``fail_tol`` failures halves
-    it. An improvement beats the best by more than a thousandth of its size."""
+    """The side of TuRBO's search box around the best point (Eriksson et al. 2019): it doubles (up to
+    ``length_max``) once ``success_tol`` batches in a row have improved on ``best``, and halves once
+    ``fail_tol`` batches in a row have not. ``run`` holds the outcomes (True: improved) of the batches since
+    the side last changed, as long as they agree; a batch with the other outcome starts a new run.
+    An improvement beats the best by more than a thousandth of its size (the threshold of TuRBO's reference
+    code)."""
 
     length: float
     length_min: float
     length_max: float
     success_tol: int
     fail_tol: int
-    streak: int = 0
+    run: list = field(default_factory=list)
     best: float = -math.inf  # best value seen since the region (re)started; the caller raises it to the centre's
 
+    def improves(self, value: float) -> bool:
+        return value > self.best + 1e-3 * abs(self.best)
+
     def update(self, batch_values: np.ndarray) -> None:
-        top = float(np.max(batch_values)) if len(batch_values) else -math.inf
-        improved = top > self.best + 1e-3 * abs(self.best)
+        top = max(map(float, batch_values), default=-math.inf)
+        improved = self.improves(top)
         if improved:
             self.best = top
-        self.streak = max(self.streak, 0) + 1 if improved else min(self.streak, 0) - 1
-        if self.streak >= self.success_tol:
-            self.length, self.streak = min(2 * self.length, self.length_max), 0
-        elif -self.streak >= self.fail_tol:
-            self.length, self.streak = self.length / 2, 0
+        self.run = self.run + [improved] if self.run[-1:] == [improved] else [improved]
+        if len(self.run) == (self.success_tol if improved else self.fail_tol):
+            self.length = min(2 * self.length, self.length_max) if improved else self.length / 2
+            self.run = []
 
     def restart(self, length: float) -> None:
-        self.length, self.streak, self.best = length, 0, -math.inf
+        self.length, self.run, self.best = length, [], -math.inf
 
 
 def _botorch():
@@ -103,21 +107,37 @@ def _fit_gp(search: Search, x: np.ndarray, centre: int, n_fit: int, n_top: int, 
     return model, hyper
 
 
-def _candidates(model, centre: np.ndarray, length: float, sobol, n: int):
-    """n points in the trust region around ``centre``, each changing a random ~20 of the dimensions."""
+def region_box(centre, lengthscales, length: float):
+    """TuRBO's box around ``centre`` in the unit cube: side ``length`` scaled in each dimension by its GP
+    lengthscale over their geometric mean (so the box keeps the volume of a cube of side ``length``), clipped
+    to the cube. Returns (lower, upper) corners."""
     import torch
 
-    dim = len(centre)
+    ls = torch.as_tensor(lengthscales, dtype=torch.float64).reshape(-1)
+    half = length * ls / torch.exp(torch.log(ls).mean()) / 2
+    c = torch.as_tensor(centre, dtype=torch.float64)
+    return (c - half).clamp(0.0, 1.0), (c + half).clamp(0.0, 1.0)
+
+
+def _moved_dimensions(n: int, dim: int):
+    """Which coordinates each of n candidates changes: each one with probability min(1, 20/dim) (as in
+    BoTorch's TuRBO-1 tutorial), and always one chosen at random, so that no candidate is the centre itself."""
+    import torch
+
+    moved = torch.rand(n, dim) <= min(1.0, 20.0 / dim)
+    moved[torch.arange(n), torch.randint(0, dim, (n,))] = True
+    return moved
+
+
+def _candidates(model, centre: np.ndarray, length: float, sobol, n: int):
+    """n points in the trust region around ``centre``: a scrambled Sobol point of the box in the coordinates
+    that a candidate moves, the centre's value in the others."""
+    import torch
+
     kernel = model.covar_module
-    ls = getattr(kernel, "base_kernel", kernel).lengthscale.detach().reshape(-1)
-    w = ls / ls.mean()
-    w = w / torch.prod(w.pow(1.0 / len(w)))
-    c = torch.tensor(centre, dtype=torch.float64)
-    lb, ub = torch.clamp(c - w * length / 2, 0.0, 1.0), torch.clamp(c + w * length / 2, 0.0, 1.0)
-    pert = lb + (ub - lb) * sobol.draw(n).to(torch.float64)
-    mask = torch.rand(n, dim) <= min(1.0, 20.0 / dim)
-    mask[torch.arange(n), torch.randint(0, dim, (n,))] = True
-    return torch.where(mask, pert, c.expand(n, dim))
+    lower, upper = region_box(centre, getattr(kernel, "base_kernel", kernel).lengthscale.detach(), length)
+    inside = lower + (upper - lower) * sobol.draw(n).to(torch.float64)
+    return torch.where(_moved_dimensions(n, len(centre)), inside, torch.as_tensor(centre, dtype=torch.float64))
 
 
 def bo(search: Search, n_init: int | None = None, bound: float = 4.0, n_fit: int = 300, n_top: int = 50,

@@ -10,47 +10,67 @@ import numpy as np
 import pandas as pd
 
 from .. import chem
+from ..objective_types import ObjectiveError
+from ..errors import MolvaeError
 
 FREQ_LOG = 100  # PMO logs the top-n every 100 calls
 
 
-class OptimizeError(ValueError):
+class OptimizeError(MolvaeError):
     """A user error in an optimization request (one line, no traceback)."""
 
 
+class TooManyFailures(ObjectiveError):
+    """The objective failed on more than the allowed share of its calls; ``result``: the run so far."""
+
+    result = None
+
+
+MIN_CALLS_FOR_SHARE = 20  # the failure share is judged from this many calls on (or the budget, if smaller)
+
+
 # -- PMO's top-n AUC ---------------------------------------------------------------------------------------
+def _checkpoints(n_calls: int, budget: int, every: int) -> np.ndarray:
+    """Where the top-n curve is read: 0, then every ``every`` calls below min(n_calls, budget), then n_calls."""
+    inner = np.arange(every, min(n_calls, budget), every) if every > 0 else np.zeros(0, dtype=int)
+    return np.concatenate([[0], inner, [n_calls]]).astype(np.float64)
+
+
+def _top_n_means(gains: np.ndarray, counted: np.ndarray, at: np.ndarray, top_n: int) -> np.ndarray:
+    """The mean of the ``top_n`` largest counted gains among the first k calls, for each k in ``at`` (0 where
+    none is counted yet; the mean of all of them while there are fewer than top_n). A min-heap keeps the top_n."""
+    import heapq
+
+    heap, means, done = [], [], 0
+    for k in at.astype(int):
+        for g in gains[done:k][counted[done:k]]:
+            (heapq.heappush if len(heap) < top_n else heapq.heappushpop)(heap, float(g))
+        done = k
+        means.append(sum(heap) / len(heap) if heap else 0.0)
+    return np.array(means)
+
+
 def top_auc(scores, budget: int, top_n: int = 10, freq_log: int = FREQ_LOG, finish: bool = True,
             direction: str = "maximize", feasible=None) -> float:
-    """Area under the curve of the mean of the top-n scores against oracle calls, normalized by the budget,
-    as PMO defines it (Gao et al. 2022, and its code's oracle logging):
+    """PMO's top-n AUC (Gao et al., NeurIPS 2022): the area under the curve "mean of the best ``top_n`` scores
+    so far" against oracle calls, divided by ``budget``.
 
-    the mean of the best ``top_n`` scores among the first k calls is taken at k = freq_log, 2 freq_log, ...
-    (below the number of calls) and at the last call; the curve starts at 0 at k = 0; the area under these
-    points by the trapezoid rule is divided by ``budget``; with ``finish`` a run that stopped before the
-    budget has its last value extended flat to the budget. Fewer than ``top_n`` scores: the mean of those
-    there are. For a minimized objective the "best" are the lowest. ``feasible`` (a boolean mask) leaves
-    out calls that do not count (constrained mode); they still take up their place on the call axis.
+    As PMO reads it, the curve is known at 0 (value 0), every ``freq_log`` calls below the number of calls, and
+    at the last call, and joined by straight lines (the trapezoid rule); with ``finish`` a run that stopped
+    before the budget keeps its last value up to the budget. Fewer than ``top_n`` scores: the mean of those
+    there are. For a minimized objective the best are the lowest. ``feasible`` (a boolean mask) leaves out
+    calls that do not count (constrained mode); they still take their place on the call axis.
     """
-    s = np.asarray(scores, dtype=np.float64)
-    n = len(s)
     if budget <= 0:
-        raise ValueError("budget must be positive")
+        raise MolvaeError("budget must be positive")
     sign = 1.0 if direction == "maximize" else -1.0
-    ok = np.ones(n, dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
-
-    def top(k: int) -> float:
-        v = sign * s[:k][ok[:k]]
-        return float(sign * np.sort(v)[::-1][:top_n].mean()) if len(v) else 0.0
-
-    area, prev, called = 0.0, 0.0, 0
-    for k in range(freq_log, min(n, budget), freq_log):
-        cur = top(k)
-        area += freq_log * (cur + prev) / 2
-        prev, called = cur, k
-    cur = top(n)
-    area += (n - called) * (cur + prev) / 2
-    if finish and n < budget:
-        area += (budget - n) * cur
+    gains = sign * np.asarray(scores, dtype=np.float64)
+    counted = np.ones(len(gains), dtype=bool) if feasible is None else np.asarray(feasible, dtype=bool)
+    at = _checkpoints(len(gains), budget, freq_log)
+    curve = sign * _top_n_means(gains, counted, at, top_n)
+    area = float(np.sum(np.diff(at) * (curve[1:] + curve[:-1]) / 2))
+    if finish:
+        area += max(0, budget - len(gains)) * curve[-1]
     return area / budget
 
 
@@ -66,8 +86,10 @@ class Oracle:
     """
 
     def __init__(self, objective, budget: int, start: str | None = None, similarity_min: float | None = None,
-                 progress: bool = False, below_limit: int | None = None):
+                 progress: bool = False, below_limit: int | None = None, max_failure_share: float = 0.5):
         self.objective, self.budget = objective, int(budget)
+        self.max_failure_share = float(max_failure_share)
+        self.failures, self.first_failure = 0, None  # calls the objective could not score; what went wrong first
         self.below_limit = 20 * self.budget if below_limit is None else int(below_limit)
         self.sign = 1.0 if objective.direction == "maximize" else -1.0
         self.start, self.similarity_min = start, similarity_min
@@ -158,10 +180,41 @@ class Oracle:
                 out[i] = self._target(-math.inf, self.below[c])
         return out
 
+    def _values(self, new: list[str]) -> np.ndarray:
+        """The objective's values of new molecules, failures (NaN, or a batch whose objective raised
+        ObjectiveError) counted and given the objective's penalty."""
+        try:
+            raw = np.asarray(getattr(self.objective, "raw", self.objective)(new), dtype=np.float64)
+        except ObjectiveError as exc:  # a user function that raised: every molecule of the batch failed
+            raw = np.full(len(new), np.nan)
+            self.first_failure = self.first_failure or str(exc)
+        failed = np.isnan(raw)
+        if failed.any():
+            self.failures += int(failed.sum())
+            self.first_failure = self.first_failure or f"no value for {new[int(np.argmax(failed))]}"
+        return np.where(failed, getattr(self.objective, "penalty", np.nan), raw)
+
+    def _components(self, new: list[str]) -> dict:
+        """A multi-component objective's component values ({} for others, and for a batch that raised)."""
+        try:
+            return self.objective.components(new) if hasattr(self.objective, "components") else {}
+        except ObjectiveError:
+            return {}
+
+    def check_failures(self) -> None:
+        """TooManyFailures once more than ``max_failure_share`` of the calls (judged from
+        MIN_CALLS_FOR_SHARE calls, or the budget if smaller) have failed."""
+        if self.calls < min(MIN_CALLS_FOR_SHARE, self.budget) or self.failures <= self.max_failure_share * self.calls:
+            return
+        raise TooManyFailures(
+            f"objective {self.objective.name!r} failed on {self.failures} of {self.calls} molecules"
+            f" ({self.failures / self.calls:.0%}, more than the {self.max_failure_share:.0%} allowed by"
+            f" --max-failure-share); first failure: {self.first_failure}")
+
     def _score(self, new: list[str], sims: np.ndarray) -> None:
         """Send new molecules to the objective; sims: their similarity to the start (ones without one)."""
-        raw = np.asarray(self.objective(new), dtype=np.float64)
-        comps = self.objective.components(new) if hasattr(self.objective, "components") else {}
+        raw = self._values(new)
+        comps = self._components(new)
         for j, c in enumerate(new):
             value = self.sign * raw[j]
             self.cache[c] = (value, float(sims[j]))
@@ -177,6 +230,7 @@ class Oracle:
         if self._bar is not None:
             self._bar.update(len(new))
             self._show()
+        self.check_failures()
 
     def _show(self) -> None:
         """The bar's postfix: the best score so far and, in constrained mode, the decodes below the floor."""

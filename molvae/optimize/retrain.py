@@ -6,8 +6,9 @@ Tripp, Daxberger and Hernandez-Lobato, "Sample-Efficient Optimization in the Lat
 Models via Weighted Retraining", NeurIPS 2020, whose k = 1e-3 is the default here), on the model's own
 training loss (reconstruction NLL plus beta times the KL with free bits, as ``molvae train``). The decoder then
 puts more of its mass near the best molecules; the archive is re-encoded (mu of every molecule scored) so the
-surrogate carries on in the new latent space, as LOL-BO (Maus et al., NeurIPS 2022) and InvBO (2024) do after
-their updates, and in constrained mode the start is inverted again. The fine-tuned weights belong to the run:
+surrogate carries on in the new latent space, as LOL-BO (Maus et al., NeurIPS 2022) re-encodes its data after
+each update of the VAE, and in constrained mode the start is found again by inversion (a latent that decodes to
+it, :meth:`molvae.api.MolVAE.invert`, after InvBO, Chu et al., NeurIPS 2024). The fine-tuned weights belong to the run:
 :func:`molvae.optimize.optimize` copies the model first, so the caller's MolVAE never changes.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import chem
 from .bo import bo
 from .gradient import gradient
-from .oracle import Archive, OptimizeError, OptimizeResult, Oracle, Search, top_auc
+from .oracle import Archive, OptimizeError, OptimizeResult, Oracle, Search, TooManyFailures, top_auc
 from .retrain import OPTIONS as RETRAIN_OPTIONS
 from .retrain import Retrainer, can_finetune, check_quantized
 
@@ -68,7 +68,7 @@ def retrainer(method: str, every: int, options: dict | None) -> Retrainer | None
 
 def check_request(objective, budget, method: str = "auto", start=None, similarity_min=None, batch_size=None,
                   allow_python: bool = False, options: dict | None = None, retrain_every: int = 0,
-                  retrain_options: dict | None = None):
+                  retrain_options: dict | None = None, max_failure_share: float = 0.5):
     """Validate everything that does not need the model; returns (objective, canonical start)."""
     from ..objectives import get_objective
 
@@ -82,6 +82,8 @@ def check_request(objective, budget, method: str = "auto", start=None, similarit
                                    or batch_size <= 0):
         raise OptimizeError(f"batch size must be a positive whole number, got {batch_size!r}")
     _check_options(method, options or {})
+    if not (isinstance(max_failure_share, (int, float)) and 0.0 <= max_failure_share <= 1.0):
+        raise OptimizeError(f"the share of failed objective calls allowed must be in [0, 1], got {max_failure_share!r}")
     obj = get_objective(objective, allow_python=allow_python) if isinstance(objective, str) else objective
     canon = None
     if similarity_min is not None:
@@ -100,7 +102,8 @@ def check_request(objective, budget, method: str = "auto", start=None, similarit
 def optimize(vae, objective, budget: int, method: str = "auto", start: str | None = None,
              similarity_min: float | None = None, seed: int = 0, batch_size: int | None = None,
              progress: bool = False, below_limit: int | None = None, allow_python: bool = False,
-             retrain_every: int = 0, retrain_options: dict | None = None, **options) -> OptimizeResult:
+             retrain_every: int = 0, retrain_options: dict | None = None, max_failure_share: float = 0.5,
+             **options) -> OptimizeResult:
     """Optimize ``objective`` (a spec for :func:`molvae.objectives.get_objective`, or an objective) over the
     latent space of ``vae`` with at most ``budget`` distinct molecules scored. ``start`` (+ ``similarity_min``,
     default 0.4 when a start is given) turns on constrained mode; ``below_limit`` bounds the free molecules below
@@ -108,7 +111,10 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
     ``options`` go to the method (see :func:`molvae.optimize.bo.bo`, :func:`molvae.optimize.gradient.gradient`);
     an option the method does not take is refused. ``retrain_every`` > 0 fine-tunes a copy of the model on the
     molecules scored so far every that many calls (weighted retraining, :mod:`molvae.optimize.retrain`, with
-    ``retrain_options``); the caller's model is never changed."""
+    ``retrain_options``); the caller's model is never changed. Molecules the objective cannot score (NaN, an
+    RDKit rejection, a user function that raised) get its penalty and are counted (``objective_failures`` in
+    the summary); once more than ``max_failure_share`` of the calls have failed (judged from 20 calls on) the
+    run stops with :class:`~molvae.optimize.oracle.TooManyFailures`, whose ``result`` holds the calls made."""
     import copy
 
     import torch
@@ -116,7 +122,7 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
     if start is not None and similarity_min is None:
         similarity_min = 0.4
     obj, canon = check_request(objective, budget, method, start, similarity_min, batch_size, allow_python, options,
-                               retrain_every, retrain_options)
+                               retrain_every, retrain_options, max_failure_share)
     requested = method
     method, retrain_every = resolve(method, start, retrain_every, can_finetune=can_finetune(vae))
     learner = retrainer(method, retrain_every, retrain_options)
@@ -132,7 +138,7 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
         z0 = z0.astype(np.float64)
         notes["start_latent_decodes_to_start"] = bool(decodes_back)
     q = batch_size or default_batch_size(method, budget)
-    oracle = Oracle(obj, budget, canon, similarity_min, progress, below_limit)
+    oracle = Oracle(obj, budget, canon, similarity_min, progress, below_limit, max_failure_share)
     search = Search(vae, oracle, Archive(vae.latent_dim), np.random.default_rng(seed), q, z0, seed, notes, learner)
     t = time.time()
     try:
@@ -143,6 +149,9 @@ def optimize(vae, objective, budget: int, method: str = "auto", start: str | Non
             stopped = METHODS[method](search, **options)
     except KeyboardInterrupt:  # Ctrl-C: the calls made so far are the result, marked incomplete
         stopped = "interrupted"
+    except TooManyFailures as exc:  # the calls made so far travel with the error
+        exc.result = _result(oracle, method, seed, q, "objective_failures", time.time() - t, search.notes)
+        raise
     finally:
         oracle.close()
     if stopped == "interrupted":
@@ -162,7 +171,8 @@ def _result(oracle: Oracle, method: str, seed: int, q: int, stopped: str, second
     summary = {
         "objective": obj.name, "direction": obj.direction, "method": method, "seed": seed, "batch_size": q,
         "budget": oracle.budget, "calls": oracle.calls, "repeats": oracle.repeats,
-        "invalid_decodes": oracle.invalid, "stopped": stopped,
+        "invalid_decodes": oracle.invalid, "objective_failures": oracle.failures,
+        "max_failure_share": oracle.max_failure_share, "first_failure": oracle.first_failure, "stopped": stopped,
         "best_score": None if oracle.best_smiles is None else float(oracle.sign * oracle.best_value),
         "best_smiles": oracle.best_smiles,
         "auc_top10": round(top_auc(log["score"].to_numpy(float), oracle.budget, direction=obj.direction,

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from provenance import markdown_line, record  # noqa: E402
 
 from molvae import checkpoint, data, tokens  # noqa: E402
+from molvae.model import dims_above_floor  # noqa: E402
 from molvae.prepare import prepare  # noqa: E402
 from molvae.train import read_metrics, validate  # noqa: E402
 
@@ -76,7 +77,7 @@ def held_out(run_dir: Path, smiles: list[str]) -> dict:
     model, vocab, _ = checkpoint.load_model(run_dir / "checkpoint")
     ts = data.tokenize(smiles, vocab)
     m = validate(model, ts, np.arange(len(ts)), 128, len(ts))
-    informative = sum(v > 0.2 for v in m["kl_per_dim"])
+    informative = dims_above_floor(m["kl_per_dim"], 0.1)
     return {"heldout_encodable": len(ts), "heldout_recon_exact": round(m["val_recon_exact"] * len(ts) / len(smiles), 4),
             "heldout_nll": m["val_nll"], "heldout_kl": m["val_kl"], "dims_above_2x_floor": informative}
 
