@@ -1,5 +1,6 @@
-"""How long a constrained optimization takes: the README's new-user run (penalized logP from ibuprofen, which the
-default model does not reconstruct from mu, similarity floor 0.4, seed 3) at several budgets, for each method.
+"""How long a constrained optimization takes: the constrained run of docs/optimization.md (penalized logP from
+ibuprofen, which the default model does not reconstruct from mu, similarity floor 0.4, seed 3) at several budgets,
+for each method.
 
     python benchmarks/constrained_time.py [--budgets 40 100 400] [--methods bo gradient]
 

@@ -1,5 +1,5 @@
 """Provenance fields that every results file written by a script in benchmarks/ (and training/*/quick_eval.py)
-records, so each figure in the README can be traced to the weights, code and machine that produced it:
+records, so each figure in the documentation can be traced to the weights, code and machine that produced it:
 
     weights_sha256  {model name or path: sha256 of its model.safetensors}; {} when no model was used
     commit          `git rev-parse HEAD` of this checkout (env MOLVAE_COMMIT where there is no .git, e.g. on a

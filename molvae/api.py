@@ -48,7 +48,7 @@ class MolVAE:
         device: cpu (default), cuda, mps or auto (CUDA, then MPS, then CPU). Sampling with a seed is
         reproducible on a given device; CPU and GPU draw different random numbers.
         int8: on the CPU, dynamic int8 quantization of the GRU and linear layers (weights stored as int8,
-        activations quantized on the fly): faster decoding, slightly different numbers (see the README).
+        activations quantized on the fly): faster decoding, slightly different numbers (see docs/benchmarks.md).
         batch_size: molecules encoded or decoded at once.
         """
         path = BUNDLED if path is None else Path(path)

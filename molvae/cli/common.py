@@ -87,7 +87,7 @@ def add_model(p, runtime: bool = True, batch: bool = True):
     --batch-size."""
     p.add_argument("--model", default=None,
                    help="model directory, or a bundled model's name: default (the default) or fast (smaller"
-                        " decoder: 1.5-2x faster sampling, lower reconstruction; see the README)")
+                        " decoder: 1.5-2x faster sampling, lower reconstruction; see docs/models.md)")
     if not runtime:  # commands that only read the model's files
         return
     if batch:
