@@ -13,7 +13,8 @@ from .errors import MolvaeError
 RENAMED = {"hidden_dim": "dec_hidden", "enc_hidden_dim": "enc_hidden"}  # older names still read
 
 # The bundled models' recipes (training/default/config.json, training/fast/config.json): what `molvae train`
-# uses unless told otherwise, so that a model retrained on a user's data has the architecture docs/benchmarks.md measures.
+# uses unless told otherwise, so that a model retrained on a user's data has the architecture docs/benchmarks.md
+# measures.
 PRESETS = {
     "default": dict(epochs=40, batch_size=512, lr=1e-3, lr_decay=0.92, emb_dim=64, enc_hidden=256, enc_layers=1,
                     dec_hidden=512, dec_layers=3, latent_dim=64, beta=0.25, kl_schedule="linear",

@@ -91,7 +91,8 @@ def register(sub) -> None:
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["auto", "bo", "gradient", "random"], default="auto",
-                   help="auto (default): gradient with --retrain-every 500, or bo with --start; see docs/optimization.md")
+                   help="auto (default): gradient with --retrain-every 500, or bo with --start;"
+                        " see docs/optimization.md")
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
     p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
                    help="Tanimoto floor to the start for reported molecules (default 0.4 with --start)")
