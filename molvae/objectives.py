@@ -42,11 +42,11 @@ import re
 from functools import lru_cache, partial
 from pathlib import Path
 
+import tomllib
 from rdkit import Chem
 from rdkit.Chem import Crippen
 
 from . import properties
-from .config import tomllib
 from .objective_types import (  # noqa: F401  (the objective machinery, re-exported: molvae.objectives is the API)
     INVALID_BOUNDED, INVALID_MINIMIZE, INVALID_SA, INVALID_UNBOUNDED, TRANSFORMS, CallableObjective, Combined,
     ObjectiveError,
