@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import chem, checkpoint
-from .device import pick_device
-from .model import VAE, is_quantized
-from .tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
+from .chem import mol as chem
+from .model import checkpoint
+from .model.device import pick_device
+from .model.vae import VAE, is_quantized
+from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
 from .errors import MolvaeError
 
 BUNDLED = Path(__file__).parent / "models" / "default"
@@ -266,7 +267,7 @@ class MolVAE:
     def prior(self):
         """The model's learned prior (molvae.prior.GaussianMixture), or None when it has none."""
         if not hasattr(self, "_prior"):
-            from . import prior
+            from .model import prior
 
             self._prior = prior.load(self.path, self.latent_dim) if self.path else None
         return self._prior

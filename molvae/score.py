@@ -16,11 +16,12 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from . import chem, properties, sdf
-from .data import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
-from .pools import Done, available_cpus, process_pool
-from .standardize import apply as standardize_chunk, check_mode
-from .writers import LatentWriter, TableWriter
+from .chem import mol as chem, properties
+from .io import sdf
+from .io.tables import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
+from .chem.pools import Done, available_cpus, process_pool
+from .chem.standardize import apply as standardize_chunk, check_mode
+from .io.writers import LatentWriter, TableWriter
 
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
                     "lipinski_violations"]

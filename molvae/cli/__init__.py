@@ -44,7 +44,7 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     """Run one command; the exit status is one of EPILOG's."""
-    from ..chem import rdkit_quiet
+    from ..chem.mol import rdkit_quiet
 
     args = build_parser().parse_args(argv)
     try:

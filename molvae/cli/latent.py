@@ -6,8 +6,9 @@ from .common import (UsageError, add_model, add_smiles_column, add_standardize, 
 
 
 def cmd_interpolate(args) -> int:
-    from .. import latent, viz
-    from ..data import check_output_path, write_table
+    from ..latent import explore as latent
+    from ..io import plots as viz
+    from ..io.tables import check_output_path, write_table
 
     check_output_path(args.output)
     if args.steps < 2:
@@ -29,8 +30,9 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from .. import latent, viz
-    from ..data import check_output_path, write_table
+    from ..latent import explore as latent
+    from ..io import plots as viz
+    from ..io.tables import check_output_path, write_table
 
     check_output_path(args.output)
     df = latent.explore(load(args), args.smiles, n=args.n, radius=args.radius, seed=args.seed)
@@ -47,8 +49,10 @@ def cmd_map(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .. import chem, latent, properties, viz
-    from ..data import iter_table
+    from ..chem import mol as chem, properties
+    from ..latent import explore as latent
+    from ..io import plots as viz
+    from ..io.tables import iter_table
 
     prop = properties.get(args.property)  # unknown names fail here, before any work
     viz.check_png(args.output)

@@ -46,14 +46,14 @@ import tomllib
 from rdkit import Chem
 from rdkit.Chem import Crippen
 
-from . import properties
-from .objective_types import (  # noqa: F401  (the objective machinery, re-exported: molvae.objectives is the API)
+from ..chem import properties
+from .base import (  # noqa: F401  (the objective machinery, re-exported: molvae.objectives is the API)
     INVALID_BOUNDED, INVALID_MINIMIZE, INVALID_SA, INVALID_UNBOUNDED, TRANSFORMS, CallableObjective, Combined,
     ObjectiveError,
     Component, Isomer, MolObjective, Objective, Smarts, Tanimoto, Transform, aggregate, clipped, fingerprint,
     gaussian, make_transform, max_gaussian, min_gaussian, parse_formula, sigmoid, threshold)
 from .tasks import BUILDERS, PMO_VARIANTS, TASKS
-from .errors import MolvaeError
+from ..errors import MolvaeError
 
 # -- built-in single properties ------------------------------------------------------------------------------
 # Normalization of penalized logP used by JT-VAE-era work (Jin et al. 2018, ICML; You et al. 2018, GCPN;
