@@ -44,7 +44,7 @@ class MolVAE:
     @classmethod
     def load(cls, path=None, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> "MolVAE":
         """The bundled model when path is None, else a model directory, a training output directory, or a
-        bundled model's name (`molvae.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
+        bundled model's name (`molvae.model.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
 
         device: cpu (default), cuda, mps or auto (CUDA, then MPS, then CPU). Sampling with a seed is
         reproducible on a given device; CPU and GPU draw different random numbers.
@@ -213,7 +213,7 @@ class MolVAE:
                relaxed: bool | None = None, rerank: int = 1, progress: bool = False, prior: str = "auto",
                filters=None, workers: int = 1) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
-        (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
+        (molvae.model.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
         drawn at ``temperature`` (False), or None (default): greedy from a learned prior, drawn from N(0, I) (the
         choice measured best for each in benchmarks/prior_choice.py).
@@ -265,7 +265,7 @@ class MolVAE:
 
     @property
     def prior(self):
-        """The model's learned prior (molvae.prior.GaussianMixture), or None when it has none."""
+        """The model's learned prior (molvae.model.prior.GaussianMixture), or None when it has none."""
         if not hasattr(self, "_prior"):
             from .model import prior
 

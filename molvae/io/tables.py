@@ -109,7 +109,7 @@ def iter_table(path, smiles_column: str | None = None,
         if smiles_column not in (None, "smiles"):
             raise DataError(f"column '{smiles_column}' not found (columns: smiles, name)")
         return "smiles", _records(_smi_rows(path), chunk_size)
-    if kind == ".sdf":  # every record a row, SD tags as columns (molvae.sdf)
+    if kind == ".sdf":  # every record a row, SD tags as columns (molvae.io.sdf)
         if smiles_column not in (None, "smiles"):
             raise DataError(f"column '{smiles_column}' not found (an SD file's molecules are in: smiles)")
         return "smiles", sdf.read_chunks(path, chunk_size)

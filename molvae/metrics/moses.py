@@ -32,7 +32,7 @@ from ..io.atomic import atomic_path
 from ..chem.pools import map_chunks
 from ..errors import MolvaeError
 
-REFERENCE_DIR = Path(__file__).parent / "reference"
+REFERENCE_DIR = Path(__file__).parent.parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
 PROPERTY_METRICS = {"logP": "logp", "SA": "sa", "QED": "qed", "weight": "mw"}
 N_QUANTILES = 2001

@@ -201,7 +201,7 @@ def load_training_set(model_dir) -> np.ndarray | None:
     return h
 
 
-BUNDLED_MODELS = Path(__file__).parent / "models"
+BUNDLED_MODELS = Path(__file__).parent.parent / "models"
 
 
 def bundled_models() -> list[str]:

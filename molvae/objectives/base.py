@@ -1,7 +1,7 @@
 """The objective machinery: score transforms, the Objective classes (per molecule, per list, user callables),
 GuacaMol's fingerprints, Tanimoto and SMARTS objectives, weighted combinations and the isomer score.
 
-Objectives are built from these by :mod:`molvae.tasks` (the 20 PMO / GuacaMol tasks) and
+Objectives are built from these by :mod:`molvae.objectives.tasks` (the 20 PMO / GuacaMol tasks) and
 :mod:`molvae.objectives` (the one entry point, ``get_objective``, and TOML files); see the latter for the
 penalty rules.
 """
@@ -393,7 +393,7 @@ class Isomer(Combined):
     target element's count and a Gaussian(mu=total, sigma=2) of the total atom count (H included); geometric
     mean by default (GuacaMol v2 and PMO), arithmetic as in GuacaMol v1. Elements absent from the formula
     only count through the total. ``total_atoms(mol)`` replaces the total atom count (the PMO-scored tasks in
-    :mod:`molvae.tasks` pass PyTDC 0.3.6's count read from SMILES text)."""
+    :mod:`molvae.objectives.tasks` pass PyTDC 0.3.6's count read from SMILES text)."""
 
     def __init__(self, formula: str, aggregation: str = "geometric", name: str | None = None,
                  total_atoms: Callable[[Chem.Mol], float] = _count_atoms):

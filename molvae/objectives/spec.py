@@ -8,9 +8,9 @@ transforms) so that an optimizer can log them.
 One entry point, :func:`get_objective`, accepts
 
 * a built-in name: ``qed``, ``logp`` (Crippen), ``sa`` (minimize), ``plogp``, ``plogp_norm`` and the other
-  properties of :mod:`molvae.properties` (``mw``, ``tpsa``, ``hbd``, ...);
+  properties of :mod:`molvae.chem.properties` (``mw``, ``tpsa``, ``hbd``, ...);
 * one of the 20 PMO / GuacaMol tasks listed in :data:`TASKS`, or one of :data:`PMO_VARIANTS` (four of them as
-  PyTDC 0.3.6, which PMO ran, scored them; see :mod:`molvae.tasks`);
+  PyTDC 0.3.6, which PMO ran, scored them; see :mod:`molvae.objectives.tasks`);
 * ``similarity:<SMILES>`` (Tanimoto on Morgan radius-2 2048-bit vectors), ``isomer:<formula>`` (GuacaMol
   isomer score), ``smarts:<SMARTS>`` (1.0 on a substructure match, else 0.0);
 * a path ending in ``.toml`` (a weighted combination of components, see :func:`load_toml`);
@@ -72,7 +72,7 @@ def plogp_norm_of_terms(logp, sa, cycle):
 
 def plogp_norm(mol: Chem.Mol) -> float:
     """Sum of the z-scored terms logP, -SA and -max(largest ring - 6, 0) (see PLOGP_NORM). Rings come from
-    RDKit's ring perception (as in :func:`molvae.properties.plogp`), where the original code took the longest
+    RDKit's ring perception (as in :func:`molvae.chem.properties.plogp`), where the original code took the longest
     cycle of a networkx cycle basis; they agree except for rare bridged systems."""
     return plogp_norm_of_terms(Crippen.MolLogP(mol), properties.sa(mol), -max(properties.largest_ring(mol) - 6, 0))
 

@@ -180,7 +180,7 @@ def _sitagliptin_pmo():
     applies them, so the score is the geometric mean of the raw ECFP4 similarity to sitagliptin, the raw
     Crippen logP, the raw TPSA (in square angstrom) and the PMO isomer score for C16H15F6N5O. It is not bounded
     by 1. A negative logP makes TDC's geometric mean NaN; here the geometric mean counts a negative value as 0
-    (molvae.objective_types.aggregate), so such a molecule scores 0.0, the score of an invalid molecule."""
+    (molvae.objectives.base.aggregate), so such a molecule scores 0.0, the score of an invalid molecule."""
     return Combined("sitagliptin_mpo_pmo", [
         Component(Tanimoto(SITAGLIPTIN, "ECFP4"), 1.0, None, "similarity_ecfp4"),
         Component(_prop("logp", Crippen.MolLogP), 1.0, None, "logp"),

@@ -35,7 +35,7 @@ class TrainConfig:
     data: str = ""
     out: str = ""
     smiles_column: str | None = None
-    standardize: str = "off"       # off | parent | parent+tautomer: molvae.standardize, before encoding
+    standardize: str = "off"       # off | parent | parent+tautomer: molvae.chem.standardize, before encoding
     epochs: int = 10
     batch_size: int = 256          # per process
     lr: float = 1e-3

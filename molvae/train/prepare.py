@@ -72,9 +72,9 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     Reused while the data file (by sha256), the vocabulary and the settings are unchanged, so resuming or
     re-running does not re-tokenize. Rows that cannot be used are counted by reason. `properties` names the
     labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
-    values) or a property molvae computes (see molvae.properties). With a `vocab` (a model's), the data may
+    values) or a property molvae computes (see molvae.chem.properties). With a `vocab` (a model's), the data may
     only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended). `standardize`
-    (parent, parent+tautomer) standardizes every molecule first (molvae.standardize).
+    (parent, parent+tautomer) standardizes every molecule first (molvae.chem.standardize).
     """
     prepared, sha = Path(out) / "prepared", file_sha256(data_path)
     settings = _settings(smiles_column, max_len, properties, extend, standardize)

@@ -2,8 +2,8 @@
 
 The same loop runs on one CPU, one GPU, or several processes under torchrun (DistributedDataParallel: gloo on
 CPU, NCCL on GPUs): each rank trains on its share of every epoch's batches, and only rank 0 validates and
-writes checkpoints, metrics and the exported model. Settings live in molvae.config, data preparation in
-molvae.prepare, the process group in molvae.distributed.
+writes checkpoints, metrics and the exported model. Settings live in molvae.train.config, data preparation in
+molvae.train.prepare, the process group in molvae.train.distributed.
 """
 from __future__ import annotations
 
