@@ -8,7 +8,7 @@ EXPORTS = {
         "morgan_generator", "morgan_fp", "tanimoto",
     ),
     "properties": ("sa", "largest_ring", "plogp", "lipinski_violations", "PROPERTIES", "get", "alerts"),
-    "standardize": ("MODES", "COLUMNS", "check_mode", "standardize", "standardize_all", "molecules", "apply"),
+    "standardize": ("MODES", "COLUMNS", "check_mode", "standardize_all", "molecules", "apply"),
     "pools": ("Done", "start_method", "process_pool", "map_chunks", "available_cpus"),
 }
 __all__, __getattr__, __dir__ = lazy(__name__, EXPORTS)

@@ -6,7 +6,7 @@ from .common import (UsageError, add_model, add_smiles_column, add_standardize, 
 
 
 def cmd_interpolate(args) -> int:
-    from ..latent import explore as latent
+    from ..latent import space as latent
     from ..io import plots as viz
     from ..io.tables import check_output_path, write_table
 
@@ -30,7 +30,7 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from ..latent import explore as latent
+    from ..latent import space as latent
     from ..io import plots as viz
     from ..io.tables import check_output_path, write_table
 
@@ -50,7 +50,7 @@ def cmd_map(args) -> int:
     from tqdm import tqdm
 
     from ..chem import mol as chem, properties
-    from ..latent import explore as latent
+    from ..latent import space as latent
     from ..io import plots as viz
     from ..io.tables import iter_table
 

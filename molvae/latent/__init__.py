@@ -2,6 +2,6 @@
 from .._exports import lazy
 
 EXPORTS = {
-    "explore": ("path", "interpolation_table", "neighbour_latents", "pca_2d", "interpolate", "explore"),
+    "space": ("path", "interpolation_table", "neighbour_latents", "pca_2d", "interpolate", "explore"),
 }
 __all__, __getattr__, __dir__ = lazy(__name__, EXPORTS)

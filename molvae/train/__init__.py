@@ -7,7 +7,7 @@ EXPORTS = {
         "read_metrics",
     ),
     "config": ("RENAMED", "PRESETS"),
-    "prepare": ("property_sources", "prepare"),
+    "prepare": ("property_sources",),
     "data": ("TokenizedSet", "tokenize", "bucketed_batches"),
     "distributed": ("Dist",),
 }
