@@ -157,15 +157,21 @@ def _add_stream_options(p) -> None:
     add_standardize(p)
 
 
-def register(sub) -> None:
-    p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")
-    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, their .gz, .parquet)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output table (.csv, .tsv, .parquet): the input's columns and the reconstruction's")
+def _add_streamed(sub, name: str, func, help: str, input_help: str, output_help: str) -> None:
+    """A command that streams a molecule file through the model into one output (reconstruct, encode)."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("input", help=input_help)
+    p.add_argument("-o", "--output", required=True, help=output_help)
     add_smiles_column(p)
     add_model(p)
     _add_stream_options(p)
-    p.set_defaults(func=cmd_reconstruct)
+    p.set_defaults(func=func)
+
+
+def register(sub) -> None:
+    _add_streamed(sub, "reconstruct", cmd_reconstruct, "encode and greedily decode each molecule of a file",
+                  "molecule file (.csv, .tsv, .smi, their .gz, .parquet)",
+                  "output table (.csv, .tsv, .parquet): the input's columns and the reconstruction's")
 
     p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
@@ -203,11 +209,6 @@ def register(sub) -> None:
     add_standardize(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")
-    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
-    p.add_argument("-o", "--output", required=True,
-                   help=".npy (one row of mu per input row) or .parquet (smiles and z0, z1, ... columns)")
-    add_smiles_column(p)
-    add_model(p)
-    _add_stream_options(p)
-    p.set_defaults(func=cmd_encode)
+    _add_streamed(sub, "encode", cmd_encode, "write mu for every row of a molecule file (.npy or .parquet)",
+                  "molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)",
+                  ".npy (one row of mu per input row) or .parquet (smiles and z0, z1, ... columns)")

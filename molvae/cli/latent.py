@@ -79,6 +79,14 @@ def cmd_map(args) -> int:
     return 0
 
 
+def _add_table_and_image(p, func, row: str, grid: str) -> None:
+    """-o (a table, one row per `row`), --image (a PNG grid of `grid`), the model options and the command."""
+    p.add_argument("-o", "--output", required=True, help=f"output table (.csv, .tsv, .parquet): one row per {row}")
+    p.add_argument("--image", default=None, help=f"PNG grid of {grid}")
+    add_model(p)
+    p.set_defaults(func=func)
+
+
 def register(sub) -> None:
     p = sub.add_parser("interpolate", help="decode the path between two molecules' latents")
     p.add_argument("a", help="start molecule (SMILES)")
@@ -86,20 +94,14 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=10, help="points on the path, ends included (default 10)")
     p.add_argument("--method", choices=["linear", "slerp"], default="linear",
                    help="a straight line between the latents (default) or spherical interpolation")
-    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per step")
-    p.add_argument("--image", default=None, help="PNG grid of the path")
-    add_model(p)
-    p.set_defaults(func=cmd_interpolate)
+    _add_table_and_image(p, cmd_interpolate, "step", "the path")
 
     p = sub.add_parser("explore", help="decode random neighbours of a molecule's latent (analogues)")
     p.add_argument("smiles", help="the molecule (SMILES)")
     p.add_argument("-n", type=positive("-n"), default=20, help="neighbours to decode (default 20)")
     p.add_argument("--radius", type=positive_float("--radius"), default=1.0, help="latent distance (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the neighbours (default 0)")
-    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per neighbour")
-    p.add_argument("--image", default=None, help="PNG grid of the neighbours")
-    add_model(p)
-    p.set_defaults(func=cmd_explore)
+    _add_table_and_image(p, cmd_explore, "neighbour", "the neighbours")
 
     p = sub.add_parser("map", help="PNG of a 2-D PCA of the latents, coloured by a property")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
