@@ -2,7 +2,7 @@
 
     python benchmarks/backtrack.py [--model DIR] [-n 5000] [--rounds 1,3,10] [--name backtrack]
 
-Under relaxed SELFIES rules (molvae.tokens.selfies_rules) a decoder mistake becomes an over-bonded atom that
+Under relaxed SELFIES rules (molvae.model.tokens.selfies_rules) a decoder mistake becomes an over-bonded atom that
 RDKit rejects; `molvae sample` then draws a new latent, so about one draw in seven gives no molecule and MOSES's
 validity is 0.85. Backtracking mends a rejected decode instead: the shortest rejected prefix of its tokens ends
 at the token that broke the molecule; that token is forbidden there, the tokens before it are kept, and the
@@ -29,7 +29,7 @@ KEYS = ("valid", "fcd", "snn", "filters", "novelty", "intdiv1")
 def first_bad_token(tokens: list[str]) -> int:
     """Index of the token ending the shortest prefix rejected under relaxed rules (binary search; the whole
     string must be rejected)."""
-    from molvae.tokens import smiles_of
+    from molvae.model.tokens import smiles_of
 
     ok, bad = 0, len(tokens)
     while bad - ok > 1:
@@ -43,7 +43,7 @@ def first_bad_token(tokens: list[str]) -> int:
 
 def mend(vae, z: torch.Tensor, selfies: list[str], rounds: int) -> list[tuple[str | None, int]]:
     """(smiles, round it was accepted in; 0: read under strict rules) for rejected greedy decodes ``selfies``."""
-    from molvae.tokens import EOS_ID, smiles_of, split
+    from molvae.model.tokens import EOS_ID, smiles_of, split
 
     vocab, n, length = vae.vocab, len(selfies), vae.model.cfg.max_len
     cur = [[vocab.index[t] for t in split(s)] for s in selfies]
@@ -75,7 +75,7 @@ def mend(vae, z: torch.Tensor, selfies: list[str], rounds: int) -> list[tuple[st
 
 def measure(vae, z, selfies, relaxed: bool, rounds: int, train) -> dict:
     from molvae import metrics
-    from molvae.tokens import smiles_of
+    from molvae.model.tokens import smiles_of
 
     t = time.time()
     smiles = smiles_of(selfies, relaxed=relaxed)
@@ -107,7 +107,7 @@ def markdown(res: dict) -> str:
 
 def main():
     from molvae.api import MolVAE
-    from molvae.checkpoint import load_training_set
+    from molvae.model.checkpoint import load_training_set
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)

@@ -28,9 +28,9 @@ def markdown(res: dict) -> str:
 
 
 def main():
-    from molvae import metrics
+    from molvae import chem, metrics
     from molvae.api import MolVAE
-    from molvae.checkpoint import load_training_set
+    from molvae.model.checkpoint import load_training_set
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
@@ -57,7 +57,7 @@ def main():
             "temperature": t, "latent_scale": s, "relaxed": relaxed, "rerank": rerank, "kept": len(df),
             "draws": int(df.attrs["drawn"]), "unique": metrics.unique_at(gen, len(gen)),
             "novelty": metrics.novelty(gen, train),
-            "intdiv1": metrics.internal_diversity(metrics.morgan_fps([metrics.chem.to_mol(g) for g in gen[:3000]])),
+            "intdiv1": metrics.internal_diversity(metrics.morgan_fps([chem.to_mol(g) for g in gen[:3000]])),
             "heavy_atoms": heavy, "aromatic_share": arom, "fcd": metrics.fcd(gen, "moses_test")})
         print(res["rows"][-1], flush=True)
     res.update(prov)

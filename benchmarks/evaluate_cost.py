@@ -24,8 +24,8 @@ from provenance import markdown_line, record  # noqa: E402
 from score_speed import run_tree  # noqa: E402
 
 from molvae import MolVAE, metrics  # noqa: E402
-from molvae.checkpoint import load_training_set  # noqa: E402
-from molvae.data import read_smiles  # noqa: E402
+from molvae.model.checkpoint import load_training_set  # noqa: E402
+from molvae.io.tables import read_smiles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

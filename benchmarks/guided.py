@@ -21,9 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import markdown_line, record  # noqa: E402
 
-from molvae import MolVAE, chem, data, metrics, properties  # noqa: E402
-from molvae.checkpoint import load_training_set  # noqa: E402
-from molvae.guided import parse_condition, sample_where  # noqa: E402
+from molvae import MolVAE, chem, metrics
+from molvae.io import tables  # noqa: E402
+from molvae.chem import properties  # noqa: E402
+from molvae.model.checkpoint import load_training_set  # noqa: E402
+from molvae.sampling.guided import parse_condition, sample_where  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDITIONS = [["qed >= 0.9"], ["4 <= logp <= 5", "tpsa <= 60"], ["mw <= 280", "qed >= 0.85", "sa <= 2.5"]]
@@ -42,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
-    test = [m for m in map(chem.to_mol, data.read_smiles(ROOT / "data" / "moses_test.csv.gz")[:20000]) if m]
+    test = [m for m in map(chem.to_mol, tables.read_smiles(ROOT / "data" / "moses_test.csv.gz")[:20000]) if m]
     rows = []
     for where in CONDITIONS:
         conds = [parse_condition(w) for w in where]

@@ -75,9 +75,10 @@ def main():
         print(text, end="")
         return
 
-    from molvae import chem, data, metrics
+    from molvae import chem, metrics
+    from molvae.io import tables
     from molvae.api import MolVAE
-    from molvae.checkpoint import load_training_set
+    from molvae.model.checkpoint import load_training_set
     from molvae.model import active_units, dims_above_floor, kl_per_dim
     import torch
 
@@ -94,7 +95,7 @@ def main():
     log(f"sampled {args.n} in {sample_s:.0f}s")
     full = ROOT / "data" / "moses_train_full.csv.gz"
     if full.exists():
-        train, novelty_vs = set(data.read_smiles(full)), "MOSES train (1.58M)"
+        train, novelty_vs = set(tables.read_smiles(full)), "MOSES train (1.58M)"
     else:
         train, novelty_vs = load_training_set(vae.path), "the model's training set"
     res = metrics.evaluate(df["smiles"].where(df["valid"], "").tolist(), train=train, progress=log)
@@ -102,16 +103,16 @@ def main():
 
     if args.zinc:
         gen = [s for s in df["smiles"].where(df["valid"], "").tolist() if s]
-        ref = metrics.Reference.from_smiles(data.read_smiles(ROOT / "data" / "zinc250k_test.csv.gz"),
+        ref = metrics.Reference.from_smiles(tables.read_smiles(ROOT / "data" / "zinc250k_test.csv.gz"),
                                             name="zinc250k_test", progress=log)
         mu, sigma = metrics.fcd_stats(gen)
         res["fcd_zinc"] = metrics.frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
         res["snn_zinc"] = metrics.snn(metrics.morgan_fps([chem.to_mol(s) for s in gen]), ref.fingerprints())
     rng = np.random.default_rng(0)
-    scaf = data.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
+    scaf = tables.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
     rec = vae.reconstruct([scaf[i] for i in rng.choice(len(scaf), args.recon, replace=False)])
     res["recon_scaffold_test"] = float(rec["recon_exact"].mean())
-    test = data.read_smiles(ROOT / "data" / "moses_test.csv.gz")
+    test = tables.read_smiles(ROOT / "data" / "moses_test.csv.gz")
     mu, logvar = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)], return_logvar=True)
     ok = ~np.isnan(mu).any(1)
     mu, logvar = torch.from_numpy(mu[ok]), torch.from_numpy(logvar[ok])

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from molvae import data, metrics
+from molvae import metrics
+from molvae.io import tables
 from provenance import markdown_line, record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ if not full.exists():
     sys.exit(f"needs {full}: python data/make_subsets.py WHEEL --full (see data/README.md)")
 prov = record({})  # no model
 t0 = time.time()
-train = data.read_smiles(full)
+train = tables.read_smiles(full)
 rng = np.random.default_rng(0)
 sample = [train[i] for i in rng.choice(len(train), 10_000, replace=False)]
 res = metrics.evaluate(sample, train=set(train), scaffold_reference=None,

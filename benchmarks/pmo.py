@@ -24,7 +24,7 @@ Results go to benchmarks/results/pmo_plogp/ and benchmarks/results/pmo_plogp.md.
 
 Four tasks were scored differently by PMO's code (PyTDC 0.3.6) than by molvae's GuacaMol-scored objectives
 (DIFFERS_FROM_PMO; measured by benchmarks/pmo_oracle_check.py). Their PMO-scored variants (TASK_pmo, e.g.
-zaleplon_mpo_pmo; molvae.tasks.PMO_VARIANTS) run like any task and sit beside PMO's published columns for
+zaleplon_mpo_pmo; molvae.objectives.tasks.PMO_VARIANTS) run like any task and sit beside PMO's published columns for
 TASK; the table's like-for-like sum takes the 16 other tasks and the four variants.
 
 Every run's JSON records the provenance fields of benchmarks/provenance.py (the weights sha256 of the model it
@@ -103,7 +103,7 @@ PUBLISHED_MORE = {  # task: (GP BO, SMILES-LSTM-HC)
 }
 
 
-PMO_SUFFIX = "_pmo"  # TASK_pmo: TASK as PMO's code scored it (molvae.tasks.PMO_VARIANTS)
+PMO_SUFFIX = "_pmo"  # TASK_pmo: TASK as PMO's code scored it (molvae.objectives.tasks.PMO_VARIANTS)
 
 
 def pmo_name(task: str) -> str:

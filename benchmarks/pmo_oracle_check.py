@@ -17,7 +17,7 @@ SMILES, as PMO's oracle wrapper passes it (Chem.MolToSmiles before the oracle ca
 the SMILES as written. Per task: the largest absolute difference over the molecules TDC scores as a number,
 how many differ by more than 1e-6, how many NaNs TDC returns and what molvae gives there. The four tasks that
 PyTDC 0.3.6 scores differently are compared twice: with molvae's GuacaMol-scored objective and with its PMO
-variant (molvae.tasks.PMO_VARIANTS).
+variant (molvae.objectives.tasks.PMO_VARIANTS).
 
 A second table (--screen molecules of ZINC, seeded, those four tasks): the top-10 mean under TDC 0.3.6 and
 under both molvae objectives, beside PMO's published Screening top-10 (10,000 random ZINC 250k molecules).
@@ -118,7 +118,7 @@ def optimizer_outputs() -> list:
 
 
 def target_drugs() -> list:
-    from molvae import tasks as T
+    from molvae.objectives import tasks as T
 
     return [T.CELECOXIB, T.TROGLITAZONE, T.THIOTHIXENE, T.ALBUTEROL, T.MESTRANOL, T.CAMPHOR, T.MENTHOL,
             T.TADALAFIL, T.SILDENAFIL, T.OSIMERTINIB, T.FEXOFENADINE, T.RANOLAZINE, T.PERINDOPRIL, T.AMLODIPINE,

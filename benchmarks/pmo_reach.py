@@ -1,7 +1,7 @@
 """Where the model, not the search, limits a PMO task: can the default model produce each task's target
 molecule at all?
 
-For every molecule a PMO similarity or rediscovery term points at (molvae.tasks), its molecular weight (MOSES
+For every molecule a PMO similarity or rediscovery term points at (molvae.objectives.tasks), its molecular weight (MOSES
 keeps 250-350 Da), whether the model can encode it (and why not), whether mu decodes back to it (stereo
 removed where the model has no stereo tokens), whether inversion (MolVAE.invert) finds a latent that decodes to
 it, and the best score molvae's runs reached on the task (benchmarks/results/pmo/, 10,000 calls, any method and
@@ -24,7 +24,8 @@ from provenance import markdown_line, record  # noqa: E402
 
 from rdkit.Chem import Descriptors  # noqa: E402
 
-from molvae import MolVAE, chem, tasks  # noqa: E402
+from molvae import MolVAE, chem  # noqa: E402
+from molvae.objectives import tasks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {  # task: the molecule its similarity term points at

@@ -18,9 +18,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import markdown_line, record  # noqa: E402
 
-from molvae import MolVAE, data, metrics  # noqa: E402
-from molvae.checkpoint import load_training_set  # noqa: E402
-from molvae.prior import GaussianMixture  # noqa: E402
+from molvae import MolVAE, metrics  # noqa: E402
+from molvae.io import tables  # noqa: E402
+from molvae.model.checkpoint import load_training_set  # noqa: E402
+from molvae.model.prior import GaussianMixture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ def main() -> None:
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
     t = time.time()
-    smiles = data.read_smiles(args.data)[: args.fit]
+    smiles = tables.read_smiles(args.data)[: args.fit]
     mu = vae.encode(smiles)
     mu = mu[np.isfinite(mu).all(1)]
     rows = []

@@ -23,7 +23,7 @@ def per_component(comp: np.ndarray, rejected: np.ndarray, k: int) -> np.ndarray:
 
 def main():
     from molvae.api import MolVAE
-    from molvae.tokens import smiles_of
+    from molvae.model.tokens import smiles_of
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)

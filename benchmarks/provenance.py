@@ -51,7 +51,7 @@ def weights_file(model) -> Path:
         model = "default"
     path = getattr(model, "path", model)
     try:
-        from molvae.checkpoint import resolve_model_dir
+        from molvae.model.checkpoint import resolve_model_dir
 
         d = resolve_model_dir(path)
     except Exception:  # noqa: BLE001 - fall back to the bundled models' folder

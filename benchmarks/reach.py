@@ -27,7 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import markdown_line, record  # noqa: E402
 
-from molvae import MolVAE, chem, data  # noqa: E402
+from molvae import MolVAE, chem  # noqa: E402
+from molvae.io import tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DRUGS = {
@@ -102,8 +103,8 @@ def main() -> None:
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
     rng = np.random.default_rng(0)
-    zinc = data.read_smiles(ROOT / "data" / "zinc250k_test.csv.gz")
-    scaf = data.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
+    zinc = tables.read_smiles(ROOT / "data" / "zinc250k_test.csv.gz")
+    scaf = tables.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
     sets = {"ZINC 250k held out": [zinc[i] for i in rng.choice(len(zinc), min(args.n, len(zinc)), replace=False)],
             "MOSES scaffold test": [scaf[i] for i in np.random.default_rng(0).choice(len(scaf), 300, replace=False)],
             "approved drugs": [chem.canonical(s) for s in DRUGS.values()]}

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from molvae import data
+from molvae.io import tables
 from molvae.api import MolVAE
 from molvae.train import read_metrics
 from provenance import markdown_line, record, save
@@ -105,7 +105,7 @@ def train_rate(smiles: list, preset: str) -> float:
 def main():
     torch.set_num_threads(2)
     prov = record({"default": "default", "fast": "fast"})
-    smiles = data.read_smiles(ROOT / "data" / "moses_train_300k.csv.gz")[:14 * 512]
+    smiles = tables.read_smiles(ROOT / "data" / "moses_train_300k.csv.gz")[:14 * 512]
     rng = np.random.default_rng(0)
 
     # baseline: character SMILES, random padded batches of 512

@@ -8,7 +8,7 @@ Each setting is precision:batch size:torch threads. The first setting is the ref
 broad model was trained with: float32, batch 128, 2 threads); the table gives every setting's rate and its ratio to the reference.
 A step is what molvae's trainer does (molvae/train.py): length-bucketed batch, encoder, reparameterization,
 teacher-forced decoder, free-bits KL, the property head's loss when the model has one, backward, gradient
-clipping, Adam. `bf16` is bfloat16 autocast (molvae.device.bf16_autocast; needs AMX or AVX-512 BF16, else it
+clipping, Adam. `bf16` is bfloat16 autocast (molvae.model.device.bf16_autocast; needs AMX or AVX-512 BF16, else it
 runs float32 and says so). Weights are the model's, copied afresh for each setting; the first 3 steps of each
 setting are warm-up and not timed. Writes benchmarks/results/<name>.json and .md.
 """
@@ -25,15 +25,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from provenance import markdown_line, record, save  # noqa: E402
 
-from molvae import chem, checkpoint, data  # noqa: E402
-from molvae.device import bf16_autocast, cpu_has_bf16  # noqa: E402
+from molvae import chem
+from molvae.model import checkpoint  # noqa: E402
+from molvae.io import tables  # noqa: E402
+from molvae.train import data  # noqa: E402
+from molvae.model.device import bf16_autocast, cpu_has_bf16  # noqa: E402
 from molvae.model import kl_loss, property_loss  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def molecules(path: str, n: int, vocab, seed: int = 0) -> data.TokenizedSet:
-    smiles = data.read_smiles(path)
+    smiles = tables.read_smiles(path)
     pick = np.random.default_rng(seed).choice(len(smiles), size=min(n, len(smiles)), replace=False)
     canon = [chem.canonical(smiles[i]) for i in pick]
     return data.tokenize([s for s in canon if s], vocab)

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import chem, checkpoint
-from .device import pick_device
-from .model import VAE, is_quantized
-from .tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
+from .chem import mol as chem
+from .model import checkpoint
+from .model.device import pick_device
+from .model.vae import VAE, is_quantized
+from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
 from .errors import MolvaeError
 
 BUNDLED = Path(__file__).parent / "models" / "default"
@@ -43,7 +44,7 @@ class MolVAE:
     @classmethod
     def load(cls, path=None, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> "MolVAE":
         """The bundled model when path is None, else a model directory, a training output directory, or a
-        bundled model's name (`molvae.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
+        bundled model's name (`molvae.model.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
 
         device: cpu (default), cuda, mps or auto (CUDA, then MPS, then CPU). Sampling with a seed is
         reproducible on a given device; CPU and GPU draw different random numbers.
@@ -212,7 +213,7 @@ class MolVAE:
                relaxed: bool | None = None, rerank: int = 1, progress: bool = False, prior: str = "auto",
                filters=None, workers: int = 1) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
-        (molvae.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
+        (molvae.model.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
         drawn at ``temperature`` (False), or None (default): greedy from a learned prior, drawn from N(0, I) (the
         choice measured best for each in benchmarks/prior_choice.py).
@@ -264,9 +265,9 @@ class MolVAE:
 
     @property
     def prior(self):
-        """The model's learned prior (molvae.prior.GaussianMixture), or None when it has none."""
+        """The model's learned prior (molvae.model.prior.GaussianMixture), or None when it has none."""
         if not hasattr(self, "_prior"):
-            from . import prior
+            from .model import prior
 
             self._prior = prior.load(self.path, self.latent_dim) if self.path else None
         return self._prior

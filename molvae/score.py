@@ -16,11 +16,12 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from . import chem, properties, sdf
-from .data import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
-from .pools import Done, available_cpus, process_pool
-from .standardize import apply as standardize_chunk, check_mode
-from .writers import LatentWriter, TableWriter
+from .chem import mol as chem, properties
+from .io import sdf
+from .io.tables import DataError, iter_table, output_name  # noqa: F401 (output_name: re-exported)
+from .chem.pools import Done, available_cpus, process_pool
+from .chem.standardize import apply as standardize_chunk, check_mode
+from .io.writers import LatentWriter, TableWriter
 
 PROPERTY_COLUMNS = ["mw", "logp", "qed", "sa", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "plogp",
                     "lipinski_violations"]
@@ -120,7 +121,7 @@ def score_with_model(vae, canonical: list[str], errors=None) -> tuple[pd.DataFra
 def score_chunk(chunk: pd.DataFrame, smiles_column: str, model: tuple | None, with_model: bool,
                 standardize: str = "off"):
     """Score one chunk; ``model``: (path, device, int8, batch size); ``standardize``: a mode of
-    molvae.standardize, whose molecules are then the ones scored. Returns (chunk with the standardization and
+    molvae.chem.standardize, whose molecules are then the ones scored. Returns (chunk with the standardization and
     score columns added, mu or None, valid, error)."""
     chunk = chunk.reset_index(drop=True)
     out, molecules = standardize_chunk(chunk, smiles_column, standardize, output_name)
@@ -235,7 +236,7 @@ def score_file(input_path, output_path, model: str | None = None, with_model: bo
     latent_path also mu for every row. The work runs in chunks on the chosen engine; each worker loads the
     model on ``device`` (int8-quantized on the CPU with ``int8``), encoding ``batch_size`` molecules at once.
     ``standardize`` (off, parent, parent+tautomer) scores each molecule's standardized form (see
-    molvae.standardize); the output says what was done to each."""
+    molvae.chem.standardize); the output says what was done to each."""
     _check_request(chunk_size, engine, latent_path, with_model, standardize)
     workers = workers or available_cpus()
     col, chunks = iter_table(input_path, smiles_column, chunk_size)

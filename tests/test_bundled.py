@@ -68,7 +68,7 @@ def test_a_missing_device_is_refused():
 
 
 def test_fast_bundled_model_is_found_by_name_and_samples_realistic_molecules(tmp_path, monkeypatch):
-    from molvae import checkpoint
+    from molvae.model import checkpoint
 
     assert checkpoint.bundled_models() == ["default", "fast"]
     monkeypatch.chdir(tmp_path)  # a bundled name resolves wherever the user is
@@ -84,7 +84,7 @@ def test_fast_bundled_model_is_found_by_name_and_samples_realistic_molecules(tmp
 
 
 def test_fast_model_head_was_trained_jointly_and_predicts_held_out_properties():
-    from molvae import properties
+    from molvae.chem import properties
 
     vae = MolVAE.load("fast")
     assert vae.properties == ("qed", "logp", "sa", "plogp", "tpsa", "mw")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from molvae.checkpoint import ModelError, load_model
+from molvae.model.checkpoint import ModelError, load_model
 
 
 def _with_config(tiny_model, tmp_path, **changes):

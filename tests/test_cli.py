@@ -122,7 +122,7 @@ def test_train_starts_from_the_bundled_recipe_unless_told_otherwise():
 
     from molvae.cli import build_parser
     from molvae.cli.train import _settings
-    from molvae.config import TrainConfig
+    from molvae.train.config import TrainConfig
 
     bundled = json.loads((Path(__file__).resolve().parent.parent / "training" / "default" / "config.json").read_text())
     args = build_parser().parse_args(["train", "--data", "d.csv", "--out", "o"])
@@ -156,7 +156,8 @@ def test_reconstruct_and_encode_stream_the_file_in_chunks(tmp_path, tiny_model, 
 def test_training_hashes_are_computed_once_per_file(tmp_path, monkeypatch, train_smiles):
     import numpy as np
 
-    from molvae import chem, metrics
+    from molvae import chem
+    from molvae.metrics import moses as metrics
 
     monkeypatch.setattr(metrics, "CACHE_DIR", tmp_path / "cache")
     src = tmp_path / "train.csv"
@@ -232,7 +233,7 @@ def test_workers_default_to_the_cpus_the_process_may_use():
     import os
 
     code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]});"
-            "from molvae.pools import available_cpus; from molvae.cli import build_parser;"
+            "from molvae.chem.pools import available_cpus; from molvae.cli import build_parser;"
             "a = build_parser().parse_args(['prepare', '--data', 'd', '--out', 'o']);"
             "print(available_cpus(), a.workers)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
@@ -245,7 +246,7 @@ def test_one_device_default_for_inference_and_training():
 
     from molvae.cli import build_parser
     from molvae.cli.train import _settings
-    from molvae.config import TrainConfig
+    from molvae.train.config import TrainConfig
 
     ap = build_parser()
     sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))

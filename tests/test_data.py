@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from molvae import data
+from molvae.io import tables
+from molvae.train import data
 
 
 @pytest.mark.parametrize("name", ["m.csv", "m.csv.gz", "m.tsv", "m.smi", "m.smi.gz", "m.parquet"])
@@ -20,7 +21,7 @@ def test_readers_by_extension(tmp_path, name):
         sep = "\t" if ".tsv" in name else ","
         text = f"id{sep}Smiles\n" + "".join(f"{i}{sep}{s}\n" for i, s in enumerate(smiles))
         (gzip.open(p, "wt") if name.endswith(".gz") else open(p, "w")).write(text)
-    got = data.read_smiles(p)
+    got = tables.read_smiles(p)
     assert got[:3] == ["CCO", "c1ccccc1", "not" if ".smi" in name else "not a smiles"]
     assert len(got) == 4  # no row dropped, the empty one included
 
@@ -28,24 +29,24 @@ def test_readers_by_extension(tmp_path, name):
 def test_smiles_column_choice_and_errors(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("a,mol_smiles,b\n1,CCO,2\n")
-    assert data.read_smiles(p) == ["CCO"]
-    assert data.read_smiles(p, "b") == ["2"]
-    with pytest.raises(data.DataError, match="column 'nope' not found"):
-        data.read_smiles(p, "nope")
+    assert tables.read_smiles(p) == ["CCO"]
+    assert tables.read_smiles(p, "b") == ["2"]
+    with pytest.raises(tables.DataError, match="column 'nope' not found"):
+        tables.read_smiles(p, "nope")
     q = tmp_path / "y.csv"
     q.write_text("a,b\n1,2\n")
-    with pytest.raises(data.DataError, match="no SMILES column"):
-        data.read_smiles(q)
-    with pytest.raises(data.DataError, match="file not found"):
-        data.read_smiles(tmp_path / "missing.csv")
+    with pytest.raises(tables.DataError, match="no SMILES column"):
+        tables.read_smiles(q)
+    with pytest.raises(tables.DataError, match="file not found"):
+        tables.read_smiles(tmp_path / "missing.csv")
     bad = tmp_path / "x.xyz"
     bad.write_text("")
-    with pytest.raises(data.DataError, match="unsupported file type"):
-        data.read_smiles(bad)
+    with pytest.raises(tables.DataError, match="unsupported file type"):
+        tables.read_smiles(bad)
 
 
 def test_tokenize_counts_reasons(train_smiles):
-    from molvae.tokens import Vocab, smiles_to_selfies
+    from molvae.model.tokens import Vocab, smiles_to_selfies
 
     vocab = Vocab.build([smiles_to_selfies(s)[0] for s in train_smiles[:100]], max_len=40)
     ts = data.tokenize(train_smiles[:100] + ["C1CC", "", "[U]"], vocab)
@@ -68,13 +69,13 @@ def test_bucketed_batches_cover_everything_with_little_padding():
 
 def test_write_table_is_atomic_and_checks_paths(tmp_path):
     df = pd.DataFrame({"a": [1, 2]})
-    data.write_table(df, tmp_path / "o.csv")
+    tables.write_table(df, tmp_path / "o.csv")
     assert (tmp_path / "o.csv").read_text() == "a\n1\n2\n"
     assert not list(tmp_path.glob(".*tmp"))
-    with pytest.raises(data.DataError, match="does not exist"):
-        data.write_table(df, tmp_path / "nope" / "o.csv")
-    with pytest.raises(data.DataError, match="unsupported output type"):
-        data.write_table(df, tmp_path / "o.xlsx")
+    with pytest.raises(tables.DataError, match="does not exist"):
+        tables.write_table(df, tmp_path / "nope" / "o.csv")
+    with pytest.raises(tables.DataError, match="unsupported output type"):
+        tables.write_table(df, tmp_path / "o.xlsx")
 
 
 def test_prepare_in_two_processes_equals_one_and_is_reused(tmp_path):
@@ -82,7 +83,7 @@ def test_prepare_in_two_processes_equals_one_and_is_reused(tmp_path):
     skipped rows as one process; a second call with the same file and settings reuses the prepared data."""
     from tests.conftest import moses_head
 
-    from molvae.prepare import prepare
+    from molvae.train.prepare import prepare
 
     smiles = moses_head(5200) + ["not a smiles", "C1CC"]
     src = tmp_path / "m.csv"

@@ -9,7 +9,7 @@ from rdkit.Chem import QED, Crippen
 
 from molvae import MolVAE, chem
 from molvae.cli import main
-from molvae.guided import Condition, parse_condition, sample_where
+from molvae.sampling.guided import Condition, parse_condition, sample_where
 
 
 @pytest.mark.parametrize("text,want", [

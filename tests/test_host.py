@@ -16,11 +16,13 @@ sf.set_semantic_constraints("hypervalent")   # the host's own choices
 rdBase.EnableLog("rdApp.info")
 rules, logs = sf.get_semantic_constraints(), rdBase.LogStatus()
 
-import molvae, molvae.api, molvae.chem, molvae.metrics, molvae.objectives, molvae.properties, molvae.score
-import molvae.standardize, molvae.tokens, molvae.cli
+import molvae, molvae.api, molvae.chem, molvae.metrics, molvae.objectives, molvae.chem.properties, molvae.score
+import molvae.chem.standardize, molvae.model.tokens, molvae.cli
 assert (sf.get_semantic_constraints(), rdBase.LogStatus()) == (rules, logs), "changed by importing molvae"
 
-from molvae import score, standardize, tokens
+from molvae import score
+from molvae.chem import standardize
+from molvae.model import tokens
 df = score.score_smiles(["CCO", "C1CC", "c1cccc1", "CC(C)(C)(C)(C)C"])
 assert list(df["error"][1:]) == ["parse error", "kekulization", "valence"], list(df["error"])
 assert standardize.standardize("CC(=O)[O-].[Na+]")[0] == "CC(=O)O"

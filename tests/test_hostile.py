@@ -7,9 +7,11 @@ import selfies as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from molvae import chem, data, tokens
+from molvae import chem
+from molvae.io import tables
+from molvae.model import tokens
 from molvae.score import score_smiles
-from molvae.tokens import Vocab
+from molvae.model.tokens import Vocab
 
 VOCAB = Vocab.build(["[C][C][O][=C][Branch1][C][N][Ring1][=Branch1][F]", "[C][Cl][S][=O]"], max_len=30)
 SMILES_CHARS = st.text(alphabet="CNOSPFIclnos()[]=#@+-123456789%/\\.*Hh \t", max_size=60)
@@ -51,7 +53,7 @@ def test_readers_and_scorer_keep_every_row(tmp_path, rows):
     rows = [r.replace("\x00", "") for r in rows]  # a NUL byte cannot live in a CSV cell
     p = tmp_path / "h.csv"
     pd.DataFrame({"smiles": rows, "k": range(len(rows))}).to_csv(p, index=False, quoting=csv.QUOTE_ALL)
-    df, col = data.read_table(p)
+    df, col = tables.read_table(p)
     assert len(df) == len(rows) and list(df["k"]) == [str(i) for i in range(len(rows))]
     assert list(df[col]) == rows
     out = score_smiles(df[col].tolist())

@@ -5,7 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from molvae import chem, metrics
+from molvae import chem
+from molvae.metrics import moses as metrics
 from molvae.chem import smiles_hashes
 from tests.conftest import moses_head
 

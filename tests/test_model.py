@@ -1,7 +1,7 @@
 import torch
 
 from molvae.model import EOS, VAE, ModelConfig, active_units, dims_above_floor, kl_loss, kl_per_dim
-from molvae.tokens import pad_batch
+from molvae.model.tokens import pad_batch
 
 
 def small(**kw):

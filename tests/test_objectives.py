@@ -7,10 +7,10 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
-from molvae import objective_types as OT
+from molvae.objectives import base as OT
 from molvae import objectives as O
-from molvae import tasks as T
-from molvae import properties
+from molvae.objectives import tasks as T
+from molvae.chem import properties
 
 G = rdFingerprintGenerator
 ECFP4 = G.GetMorganGenerator(radius=2)

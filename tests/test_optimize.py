@@ -488,7 +488,7 @@ def _picky(smiles):
 
 
 def test_the_oracle_counts_the_molecules_the_objective_could_not_score():
-    from molvae.objective_types import CallableObjective
+    from molvae.objectives.base import CallableObjective
 
     o = Oracle(CallableObjective("picky", _picky), budget=10, max_failure_share=1.0)
     v = o(["CCN", "CCO", "NCCN", "CCC"])
@@ -498,7 +498,7 @@ def test_the_oracle_counts_the_molecules_the_objective_could_not_score():
 
 
 def test_a_run_stops_in_one_line_when_too_many_calls_fail(vae):
-    from molvae.objective_types import CallableObjective
+    from molvae.objectives.base import CallableObjective
     from molvae.optimize.oracle import TooManyFailures
 
     picky = CallableObjective("picky", _picky)

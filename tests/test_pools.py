@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from molvae import pools
+from molvae.chem import pools
 
 
 def _parent_pid(_):

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from molvae import MolVAE, prior
+from molvae import MolVAE
+from molvae.model import prior
 from molvae.cli import main
 
 

@@ -57,7 +57,7 @@ def test_head_learns_from_partly_missing_labels(head_run):
     vae = MolVAE.load(run)
     assert vae.properties == ("activity", "logp")
     # targets are standardized by the labels present in the training rows (missing ones ignored)
-    from molvae import data
+    from molvae.train import data
 
     ts, _ = data.TokenizedSet.load(run / "prepared")
     labels = ts.props

@@ -4,7 +4,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import QED, Crippen, Descriptors
 
-from molvae import properties
+from molvae.chem import properties
 from molvae.cli import main
 from molvae.score import score_file
 

@@ -4,9 +4,9 @@ import pandas as pd
 from rdkit import Chem
 from rdkit.Chem import AllChem
 
-from molvae import sdf
+from molvae.io import sdf
 from molvae.cli import main
-from molvae.data import read_table, write_table
+from molvae.io.tables import read_table, write_table
 
 
 def _sdf(path, records):

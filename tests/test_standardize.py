@@ -8,9 +8,9 @@ from rdkit.Chem import Crippen
 
 from molvae import chem
 from molvae.cli import build_parser, main
-from molvae.prepare import prepare
+from molvae.train.prepare import prepare
 from molvae.score import score_file
-from molvae.standardize import standardize, standardize_all
+from molvae.chem.standardize import standardize, standardize_all
 
 SODIUM = {  # sodium salts of five drugs and their parent acids
     "aspirin": ("CC(=O)Oc1ccccc1C(=O)[O-].[Na+]", "CC(=O)Oc1ccccc1C(=O)O"),

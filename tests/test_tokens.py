@@ -1,7 +1,8 @@
 import pytest
 
-from molvae import chem, tokens
-from molvae.tokens import Vocab
+from molvae import chem
+from molvae.model import tokens
+from molvae.model.tokens import Vocab
 
 
 def test_round_trip_smiles_ids_smiles(train_smiles):

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from molvae import checkpoint
+from molvae.model import checkpoint
 from molvae.api import MolVAE
 from molvae.train import TrainConfig, TrainError, beta_at, train
 
@@ -186,7 +186,7 @@ def test_extend_vocab_teaches_a_model_stereo_and_charges(tmp_path, tiny_model):
 
 
 def test_bf16_autocast_on_cpus_with_bf16_units_and_float32_elsewhere():
-    from molvae.device import bf16_autocast, cpu_has_bf16
+    from molvae.model.device import bf16_autocast, cpu_has_bf16
 
     lin = torch.nn.Linear(8, 8)
     x = torch.randn(4, 8)
@@ -199,7 +199,7 @@ def test_bf16_autocast_on_cpus_with_bf16_units_and_float32_elsewhere():
 
 
 def test_latent_statistics_stay_float32_under_autocast(tiny_model):
-    from molvae.device import bf16_autocast
+    from molvae.model.device import bf16_autocast
 
     vae = MolVAE.load(tiny_model)
     x, lengths = _ids(vae, ["CCO", "CCN"])
@@ -210,7 +210,7 @@ def test_latent_statistics_stay_float32_under_autocast(tiny_model):
 
 
 def _ids(vae, smiles):
-    from molvae.tokens import pad_batch
+    from molvae.model.tokens import pad_batch
 
     seqs = [vae.vocab.encode(s)[0] for s in smiles]
     ids, lengths = pad_batch(seqs)

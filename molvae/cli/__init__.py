@@ -2,7 +2,7 @@
 one line and exit 2; a shortfall exits 3; anything else is a bug: its traceback and exit 1.
 
 One module per group of commands, each with a ``register(sub)`` that adds its subcommands: train.py (train,
-prepare), sample.py, files.py (reconstruct, score, evaluate, encode), latent.py (interpolate, explore, map),
+prepare), sample.py, batch.py (reconstruct, score, evaluate, encode), latent.py (interpolate, explore, map),
 optimize.py. A new command goes into the module of its group (or a new one listed in COMMAND_GROUPS).
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ import sys
 import traceback
 
 from ..errors import MolvaeError
-from . import files, latent, optimize, sample, train
+from . import batch, latent, optimize, sample, train
 from .common import BUG, INTERRUPTED, USER_ERROR, Parser, UsageError  # noqa: F401  (UsageError: re-exported)
 
-COMMAND_GROUPS = (train, sample, files, latent, optimize)
+COMMAND_GROUPS = (train, sample, batch, latent, optimize)
 
 
 EPILOG = """exit status:
@@ -44,7 +44,7 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     """Run one command; the exit status is one of EPILOG's."""
-    from ..chem import rdkit_quiet
+    from ..chem.mol import rdkit_quiet
 
     args = build_parser().parse_args(argv)
     try:

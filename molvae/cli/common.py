@@ -75,7 +75,7 @@ def add_smiles_column(p) -> None:
 
 def add_workers(p, what: str) -> None:
     """--workers, by default the CPUs this process may use (its affinity), not every core of the machine."""
-    from ..pools import available_cpus
+    from ..chem.pools import available_cpus
 
     n = available_cpus()
     p.add_argument("--workers", type=positive("--workers"), default=n,
@@ -108,7 +108,7 @@ def add_standardize(p) -> None:
 
 def standardized(args, smiles: list) -> list:
     """The molecules a command uses: as read, or standardized as --standardize asks."""
-    from ..standardize import molecules, standardize_all
+    from ..chem.standardize import molecules, standardize_all
 
     mode = getattr(args, "standardize", "off")
     return smiles if mode == "off" else molecules(smiles, standardize_all(smiles, mode))

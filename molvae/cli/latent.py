@@ -6,8 +6,9 @@ from .common import (UsageError, add_model, add_smiles_column, add_standardize, 
 
 
 def cmd_interpolate(args) -> int:
-    from .. import latent, viz
-    from ..data import check_output_path, write_table
+    from ..latent import space as latent
+    from ..io import plots as viz
+    from ..io.tables import check_output_path, write_table
 
     check_output_path(args.output)
     if args.steps < 2:
@@ -29,8 +30,9 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from .. import latent, viz
-    from ..data import check_output_path, write_table
+    from ..latent import space as latent
+    from ..io import plots as viz
+    from ..io.tables import check_output_path, write_table
 
     check_output_path(args.output)
     df = latent.explore(load(args), args.smiles, n=args.n, radius=args.radius, seed=args.seed)
@@ -47,8 +49,10 @@ def cmd_map(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .. import chem, latent, properties, viz
-    from ..data import iter_table
+    from ..chem import mol as chem, properties
+    from ..latent import space as latent
+    from ..io import plots as viz
+    from ..io.tables import iter_table
 
     prop = properties.get(args.property)  # unknown names fail here, before any work
     viz.check_png(args.output)
@@ -75,6 +79,14 @@ def cmd_map(args) -> int:
     return 0
 
 
+def _add_table_and_image(p, func, row: str, grid: str) -> None:
+    """-o (a table, one row per `row`), --image (a PNG grid of `grid`), the model options and the command."""
+    p.add_argument("-o", "--output", required=True, help=f"output table (.csv, .tsv, .parquet): one row per {row}")
+    p.add_argument("--image", default=None, help=f"PNG grid of {grid}")
+    add_model(p)
+    p.set_defaults(func=func)
+
+
 def register(sub) -> None:
     p = sub.add_parser("interpolate", help="decode the path between two molecules' latents")
     p.add_argument("a", help="start molecule (SMILES)")
@@ -82,20 +94,14 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=10, help="points on the path, ends included (default 10)")
     p.add_argument("--method", choices=["linear", "slerp"], default="linear",
                    help="a straight line between the latents (default) or spherical interpolation")
-    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per step")
-    p.add_argument("--image", default=None, help="PNG grid of the path")
-    add_model(p)
-    p.set_defaults(func=cmd_interpolate)
+    _add_table_and_image(p, cmd_interpolate, "step", "the path")
 
     p = sub.add_parser("explore", help="decode random neighbours of a molecule's latent (analogues)")
     p.add_argument("smiles", help="the molecule (SMILES)")
     p.add_argument("-n", type=positive("-n"), default=20, help="neighbours to decode (default 20)")
     p.add_argument("--radius", type=positive_float("--radius"), default=1.0, help="latent distance (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the neighbours (default 0)")
-    p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet): one row per neighbour")
-    p.add_argument("--image", default=None, help="PNG grid of the neighbours")
-    add_model(p)
-    p.set_defaults(func=cmd_explore)
+    _add_table_and_image(p, cmd_explore, "neighbour", "the neighbours")
 
     p = sub.add_parser("map", help="PNG of a 2-D PCA of the latents, coloured by a property")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")

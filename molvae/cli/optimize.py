@@ -8,8 +8,8 @@ from .common import INTERRUPTED, UsageError, add_model, load, positive, report, 
 
 def _check_outputs(args) -> None:
     """Fail before any work when the call log or the summary cannot be written."""
-    from ..data import check_output_path
-    from ..files import check_writable
+    from ..io.tables import check_output_path
+    from ..io.atomic import check_writable
 
     for path in filter(None, [args.output, args.summary]):
         out = Path(path)
@@ -54,8 +54,8 @@ def _import_from_here() -> None:
 
 
 def cmd_optimize(args) -> int:
-    from ..data import write_table
-    from ..files import write_json
+    from ..io.tables import write_table
+    from ..io.atomic import write_json
     from ..optimize import check_request, optimize
     from ..optimize.oracle import TooManyFailures
 

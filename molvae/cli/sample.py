@@ -13,10 +13,10 @@ GUIDED_IGNORES = {"latent_scale": "--latent-scale", "keep_invalid": "--keep-inva
 def _draw(args, vae, conditions, filters):
     """The molecules asked for: guided by the conditions when there are any, else plain prior samples (the
     options left unset take their defaults)."""
-    from ..pools import available_cpus
+    from ..chem.pools import available_cpus
 
     if conditions:
-        from ..guided import sample_where
+        from ..sampling.guided import sample_where
 
         return sample_where(vae, args.n, conditions, seed=args.seed, prior=args.prior, greedy=args.greedy,
                             temperature=args.temperature, filters=filters, max_draws=args.max_draws,
@@ -28,10 +28,10 @@ def _draw(args, vae, conditions, filters):
 
 
 def cmd_sample(args) -> int:
-    from .. import viz
-    from ..data import check_output_path, write_table
-    from ..guided import parse_condition
-    from ..metrics import filter_function
+    from ..io import plots as viz
+    from ..io.tables import check_output_path, write_table
+    from ..sampling.guided import parse_condition
+    from ..metrics.moses import filter_function
 
     if args.output:
         check_output_path(args.output)
@@ -153,7 +153,7 @@ def _prior_destination(args):
     installed package is not written to). UsageError before any work otherwise."""
     from pathlib import Path
 
-    from ..checkpoint import bundled_models
+    from ..model.checkpoint import bundled_models
 
     if args.out is not None:
         out = Path(args.out)
@@ -170,8 +170,8 @@ def _prior_destination(args):
 
 
 def cmd_fit_prior(args) -> int:
-    from .. import prior
-    from ..data import read_smiles
+    from ..model import prior
+    from ..io.tables import read_smiles
 
     out = _prior_destination(args)
     vae = load(args)

@@ -75,7 +75,7 @@ def _relaunch_distributed(args) -> int:
 def _settings(args) -> dict:
     """TrainConfig settings: the preset, the --config file, the resumed run's own settings, then the flags
     (which win)."""
-    from ..config import PRESETS, TrainConfig
+    from ..train.config import PRESETS, TrainConfig
 
     settings = dict(PRESETS[args.preset])
     if args.config:
@@ -94,8 +94,8 @@ def _settings(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from ..config import TrainConfig
-    from ..train import read_metrics, train
+    from ..train.config import TrainConfig
+    from ..train.trainer import read_metrics, train
 
     if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_distributed(args)
@@ -114,8 +114,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from ..config import TrainError, parse_properties
-    from ..prepare import prepare
+    from ..train.config import TrainError, parse_properties
+    from ..train.prepare import prepare
 
     if not Path(args.data).is_file():
         raise TrainError(f"training data not found: {args.data}")

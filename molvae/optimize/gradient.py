@@ -35,7 +35,7 @@ def head_prior(vae, oracle):
     if not ({"logp", "sa", "plogp"} if name == "plogp_norm" else {name}) <= set(props):
         return None
     model = vae.model
-    from ..model import is_quantized
+    from ..model.vae import is_quantized
 
     if is_quantized(model.prop_head):
         return None
@@ -44,7 +44,7 @@ def head_prior(vae, oracle):
     if name != "plogp_norm":
         k = props.index(name)
         return lambda z: model.predict_properties(z)[:, k]
-    from ..objectives import plogp_norm_of_terms
+    from ..objectives.spec import plogp_norm_of_terms
 
     il, isa, ip = (props.index(n) for n in ("logp", "sa", "plogp"))
 

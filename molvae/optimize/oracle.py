@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import chem
-from ..objective_types import ObjectiveError
+from ..chem import mol as chem
+from ..objectives.base import ObjectiveError
 from ..errors import MolvaeError
 
 FREQ_LOG = 100  # PMO logs the top-n every 100 calls

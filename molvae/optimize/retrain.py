@@ -66,7 +66,7 @@ class Retrainer:
     def _finetune(self, search) -> None:
         import torch
 
-        from ..model import kl_loss
+        from ..model.vae import kl_loss
 
         vae, archive = search.vae, search.archive
         best: dict = {}
@@ -110,7 +110,7 @@ class Retrainer:
 
 def can_finetune(vae) -> bool:
     """Whether retraining can fine-tune this model: an int8-quantized one cannot."""
-    from ..model import is_quantized
+    from ..model.vae import is_quantized
 
     return not is_quantized(vae.model)
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from .. import chem
+from ..chem import mol as chem
 from .bo import bo
 from .gradient import gradient
 from .oracle import Archive, OptimizeError, OptimizeResult, Oracle, Search, TooManyFailures, top_auc
@@ -70,7 +70,7 @@ def check_request(objective, budget, method: str = "auto", start=None, similarit
                   allow_python: bool = False, options: dict | None = None, retrain_every: int = 0,
                   retrain_options: dict | None = None, max_failure_share: float = 0.5):
     """Validate everything that does not need the model; returns (objective, canonical start)."""
-    from ..objectives import get_objective
+    from ..objectives.spec import get_objective
 
     if method not in METHODS and method != "auto":
         raise OptimizeError(f"unknown method {method!r} (choose from auto, {', '.join(METHODS)})")

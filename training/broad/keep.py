@@ -15,7 +15,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from molvae import checkpoint  # noqa: E402
+from molvae.model import checkpoint  # noqa: E402
 
 run = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MOLVAE_CAMPAIGN", "/work/campaign/broad"))
 model, vocab, meta = checkpoint.load_model(run / "checkpoint")

@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from provenance import markdown_line, record  # noqa: E402
 
-from molvae import checkpoint, data, tokens  # noqa: E402
+from molvae.model import checkpoint, tokens  # noqa: E402
+from molvae.train import data as train_data  # noqa: E402
 from molvae.model import dims_above_floor  # noqa: E402
-from molvae.prepare import prepare  # noqa: E402
+from molvae.train.prepare import prepare  # noqa: E402
 from molvae.train import read_metrics, validate  # noqa: E402
 
 STAGE1 = "training/zinc/checkpoint"
@@ -75,7 +76,7 @@ def held_out(run_dir: Path, smiles: list[str]) -> dict:
     """Figures on the held-out molecules, tokenized with the run's own vocabulary (a molecule it cannot
     encode counts as not reconstructed)."""
     model, vocab, _ = checkpoint.load_model(run_dir / "checkpoint")
-    ts = data.tokenize(smiles, vocab)
+    ts = train_data.tokenize(smiles, vocab)
     m = validate(model, ts, np.arange(len(ts)), 128, len(ts))
     informative = dims_above_floor(m["kl_per_dim"], 0.1)
     return {"heldout_encodable": len(ts), "heldout_recon_exact": round(m["val_recon_exact"] * len(ts) / len(smiles), 4),

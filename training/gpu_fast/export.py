@@ -17,9 +17,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from molvae import checkpoint  # noqa: E402
+from molvae.model import checkpoint  # noqa: E402
 from molvae.train import read_metrics  # noqa: E402
-from molvae.viz import training_curves  # noqa: E402
+from molvae.io.plots import training_curves  # noqa: E402
 
 run = Path(sys.argv[1])
 name = run.name if len(sys.argv) < 3 else sys.argv[2]

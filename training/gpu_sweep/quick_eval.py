@@ -17,7 +17,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from molvae import chem, data, metrics  # noqa: E402
+from molvae import chem, metrics  # noqa: E402
+from molvae.io import tables  # noqa: E402
 from molvae.api import MolVAE  # noqa: E402
 from molvae.model import active_units  # noqa: E402
 from provenance import record  # noqa: E402
@@ -42,10 +43,10 @@ res = {"model": model_dir, "n": n, "valid": len(valid) / n, "unique": len(set(va
        "aromatic_share": float(np.mean([chem.has_aromatic_ring(m) for m in mols])),  # molecules with an aromatic ring
        "fcd": float(metrics.fcd(valid))}
 rng = np.random.default_rng(0)
-scaf = data.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
+scaf = tables.read_smiles(ROOT / "data" / "moses_test_scaffolds.csv.gz")
 rec = vae.reconstruct([scaf[i] for i in rng.choice(len(scaf), 300, replace=False)])
 res["recon_scaffold_test"] = float(rec["recon_exact"].mean())
-test = data.read_smiles(ROOT / "data" / "moses_test.csv.gz")
+test = tables.read_smiles(ROOT / "data" / "moses_test.csv.gz")
 mu = vae.encode([test[i] for i in rng.choice(len(test), 2000, replace=False)])
 res["active_units"] = active_units(torch.from_numpy(mu[~np.isnan(mu).any(1)]))
 res["meta_metrics"] = vae.meta.get("metrics", {})

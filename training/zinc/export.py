@@ -16,7 +16,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from molvae import checkpoint, data  # noqa: E402
+from molvae.model import checkpoint  # noqa: E402
+from molvae.train import data  # noqa: E402
 
 run = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "training/zinc"
 model, vocab, meta = checkpoint.load_model(run / "checkpoint")

@@ -2,8 +2,8 @@
 
 The same loop runs on one CPU, one GPU, or several processes under torchrun (DistributedDataParallel: gloo on
 CPU, NCCL on GPUs): each rank trains on its share of every epoch's batches, and only rank 0 validates and
-writes checkpoints, metrics and the exported model. Settings live in molvae.config, data preparation in
-molvae.prepare, the process group in molvae.distributed.
+writes checkpoints, metrics and the exported model. Settings live in molvae.train.config, data preparation in
+molvae.train.prepare, the process group in molvae.train.distributed.
 """
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, checkpoint, data
+from .. import __version__
+from ..model import checkpoint
+from . import data
 from .config import TrainConfig, TrainError, beta_at, parse_properties  # noqa: F401  (re-exported)
-from .device import bf16_autocast
+from ..model.device import bf16_autocast
 from .distributed import Dist
-from .model import VAE, ModelConfig, active_units, dims_above_floor, grow_vocab, kl_loss, kl_per_dim, property_loss
+from ..model.vae import VAE, ModelConfig, active_units, dims_above_floor, grow_vocab, kl_loss, kl_per_dim, property_loss
 from .prepare import prepare
-from .tokens import Vocab, parent_token
+from ..model.tokens import Vocab, parent_token
 
 
 
@@ -440,7 +442,7 @@ class Trainer:
                 fh.write(json.dumps(m) + "\n")
             self.log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v}" for k, v in m.items() if k != "kl_per_dim"))
             if len(self.val_rows):
-                from .viz import training_curves
+                from ..io.plots import training_curves
 
                 training_curves(read_metrics(self.metrics_path), self.out / "training_curves.png")
         for g in self.opt.param_groups:

@@ -13,8 +13,8 @@ def _stream(args, desc: str, writer, work) -> None:
     standardization columns and the molecules are the standardized ones."""
     from tqdm import tqdm
 
-    from ..data import iter_table, output_name
-    from ..standardize import apply
+    from ..io.tables import iter_table, output_name
+    from ..chem.standardize import apply
 
     col, chunks = iter_table(args.input, args.smiles_column, chunk_size=args.chunk_size)
     bar = tqdm(desc=desc, unit="row", disable=args.quiet or None, mininterval=1)
@@ -34,7 +34,7 @@ def cmd_reconstruct(args) -> int:
     from collections import Counter
 
     from ..score import output_name
-    from ..writers import TableWriter
+    from ..io.writers import TableWriter
 
     writer = TableWriter(args.output)  # checks the output path before any work
     vae = load(args)
@@ -73,21 +73,21 @@ def cmd_score(args) -> int:
 
 def _training_set(args, log):
     """Novelty's reference: the hashes of --train's canonical molecules (cached per file), or the model's."""
-    from .. import metrics
+    from ..metrics import moses as metrics
 
     if args.train:
         return metrics.training_hashes(args.train, args.workers, log)
     from ..api import MolVAE
-    from ..checkpoint import load_training_set
+    from ..model.checkpoint import load_training_set
 
     return load_training_set(MolVAE.load(args.model).path)
 
 
 def cmd_evaluate(args) -> int:
-    from .. import metrics
-    from ..device import pick_device
-    from ..data import read_smiles
-    from ..files import write_json
+    from ..metrics import moses as metrics
+    from ..model.device import pick_device
+    from ..io.tables import read_smiles
+    from ..io.atomic import write_json
 
     out = Path(args.output)
     if not out.parent.is_dir():
@@ -126,7 +126,7 @@ def cmd_encode(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from ..writers import LatentWriter, TableWriter
+    from ..io.writers import LatentWriter, TableWriter
 
     out = Path(args.output)
     if out.suffix not in (".npy", ".parquet"):
@@ -157,15 +157,21 @@ def _add_stream_options(p) -> None:
     add_standardize(p)
 
 
-def register(sub) -> None:
-    p = sub.add_parser("reconstruct", help="encode and greedily decode each molecule of a file")
-    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, their .gz, .parquet)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output table (.csv, .tsv, .parquet): the input's columns and the reconstruction's")
+def _add_streamed(sub, name: str, func, help: str, input_help: str, output_help: str) -> None:
+    """A command that streams a molecule file through the model into one output (reconstruct, encode)."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("input", help=input_help)
+    p.add_argument("-o", "--output", required=True, help=output_help)
     add_smiles_column(p)
     add_model(p)
     _add_stream_options(p)
-    p.set_defaults(func=cmd_reconstruct)
+    p.set_defaults(func=func)
+
+
+def register(sub) -> None:
+    _add_streamed(sub, "reconstruct", cmd_reconstruct, "encode and greedily decode each molecule of a file",
+                  "molecule file (.csv, .tsv, .smi, their .gz, .parquet)",
+                  "output table (.csv, .tsv, .parquet): the input's columns and the reconstruction's")
 
     p = sub.add_parser("score", help="score every row of a molecule file: validity, properties, alerts, VAE scores")
     p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
@@ -203,11 +209,6 @@ def register(sub) -> None:
     add_standardize(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("encode", help="write mu for every row of a molecule file (.npy or .parquet)")
-    p.add_argument("input", help="molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)")
-    p.add_argument("-o", "--output", required=True,
-                   help=".npy (one row of mu per input row) or .parquet (smiles and z0, z1, ... columns)")
-    add_smiles_column(p)
-    add_model(p)
-    _add_stream_options(p)
-    p.set_defaults(func=cmd_encode)
+    _add_streamed(sub, "encode", cmd_encode, "write mu for every row of a molecule file (.npy or .parquet)",
+                  "molecule file (.csv, .tsv, .smi, .sdf, their .gz, .parquet)",
+                  ".npy (one row of mu per input row) or .parquet (smiles and z0, z1, ... columns)")

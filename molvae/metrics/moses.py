@@ -27,12 +27,12 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from . import chem, properties
-from .files import atomic_path
-from .pools import map_chunks
-from .errors import MolvaeError
+from ..chem import mol as chem, properties
+from ..io.atomic import atomic_path
+from ..chem.pools import map_chunks
+from ..errors import MolvaeError
 
-REFERENCE_DIR = Path(__file__).parent / "reference"
+REFERENCE_DIR = Path(__file__).parent.parent / "reference"
 CACHE_DIR = Path(os.environ.get("MOLVAE_CACHE", Path.home() / ".cache" / "molvae"))
 PROPERTY_METRICS = {"logP": "logp", "SA": "sa", "QED": "qed", "weight": "mw"}
 N_QUANTILES = 2001
@@ -52,8 +52,8 @@ def _hashes_of_valid(smiles: list) -> np.ndarray:
 def training_hashes(path, workers: int = 1, progress: Callable = lambda s: None) -> np.ndarray:
     """Sorted 64-bit hashes of a training file's canonical molecules, for novelty: computed once per file
     content (canonicalization in ``workers`` processes) and cached in ~/.cache/molvae by the file's sha256."""
-    from .data import read_smiles
-    from .files import file_sha256
+    from ..io.tables import read_smiles
+    from ..io.atomic import file_sha256
 
     cached = CACHE_DIR / f"train-{file_sha256(path)[:24]}.npy"
     if cached.exists():

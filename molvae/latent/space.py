@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import chem
-from .errors import MolvaeError
+from ..chem import mol as chem
+from ..errors import MolvaeError
 
 
 def path(za: np.ndarray, zb: np.ndarray, steps: int, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:

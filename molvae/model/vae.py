@@ -11,7 +11,7 @@ from torch import nn
 from .tokens import BOS_ID as BOS
 from .tokens import EOS_ID as EOS
 from .tokens import PAD_ID as PAD
-from .errors import MolvaeError
+from ..errors import MolvaeError
 
 
 @dataclass

@@ -8,9 +8,9 @@ transforms) so that an optimizer can log them.
 One entry point, :func:`get_objective`, accepts
 
 * a built-in name: ``qed``, ``logp`` (Crippen), ``sa`` (minimize), ``plogp``, ``plogp_norm`` and the other
-  properties of :mod:`molvae.properties` (``mw``, ``tpsa``, ``hbd``, ...);
+  properties of :mod:`molvae.chem.properties` (``mw``, ``tpsa``, ``hbd``, ...);
 * one of the 20 PMO / GuacaMol tasks listed in :data:`TASKS`, or one of :data:`PMO_VARIANTS` (four of them as
-  PyTDC 0.3.6, which PMO ran, scored them; see :mod:`molvae.tasks`);
+  PyTDC 0.3.6, which PMO ran, scored them; see :mod:`molvae.objectives.tasks`);
 * ``similarity:<SMILES>`` (Tanimoto on Morgan radius-2 2048-bit vectors), ``isomer:<formula>`` (GuacaMol
   isomer score), ``smarts:<SMARTS>`` (1.0 on a substructure match, else 0.0);
 * a path ending in ``.toml`` (a weighted combination of components, see :func:`load_toml`);
@@ -42,18 +42,18 @@ import re
 from functools import lru_cache, partial
 from pathlib import Path
 
+import tomllib
 from rdkit import Chem
 from rdkit.Chem import Crippen
 
-from . import properties
-from .config import tomllib
-from .objective_types import (  # noqa: F401  (the objective machinery, re-exported: molvae.objectives is the API)
+from ..chem import properties
+from .base import (  # noqa: F401  (the objective machinery, re-exported: molvae.objectives is the API)
     INVALID_BOUNDED, INVALID_MINIMIZE, INVALID_SA, INVALID_UNBOUNDED, TRANSFORMS, CallableObjective, Combined,
     ObjectiveError,
     Component, Isomer, MolObjective, Objective, Smarts, Tanimoto, Transform, aggregate, clipped, fingerprint,
     gaussian, make_transform, max_gaussian, min_gaussian, parse_formula, sigmoid, threshold)
 from .tasks import BUILDERS, PMO_VARIANTS, TASKS
-from .errors import MolvaeError
+from ..errors import MolvaeError
 
 # -- built-in single properties ------------------------------------------------------------------------------
 # Normalization of penalized logP used by JT-VAE-era work (Jin et al. 2018, ICML; You et al. 2018, GCPN;
@@ -72,7 +72,7 @@ def plogp_norm_of_terms(logp, sa, cycle):
 
 def plogp_norm(mol: Chem.Mol) -> float:
     """Sum of the z-scored terms logP, -SA and -max(largest ring - 6, 0) (see PLOGP_NORM). Rings come from
-    RDKit's ring perception (as in :func:`molvae.properties.plogp`), where the original code took the longest
+    RDKit's ring perception (as in :func:`molvae.chem.properties.plogp`), where the original code took the longest
     cycle of a networkx cycle basis; they agree except for rare bridged systems."""
     return plogp_norm_of_terms(Crippen.MolLogP(mol), properties.sa(mol), -max(properties.largest_ring(mol) - 6, 0))
 
