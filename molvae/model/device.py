@@ -31,12 +31,8 @@ def bf16_autocast(device: torch.device, wanted: bool):
     (benchmarks/train_speed.py); a no-op elsewhere or when not wanted. Weights and the optimizer stay float32."""
     from contextlib import nullcontext
 
-    if not wanted:
-        return nullcontext()
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and cpu_has_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if wanted and (device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
