@@ -139,7 +139,7 @@ def unsupported_figures(page: str, text: str | None = None) -> list[str]:
             d = len(tok.split(".")[1]) if "." in tok else 0
             x = float(tok)
             tol = 0.5 * 10 ** -d + 1e-9
-            if not any(abs((100 * v if percent else v) - x) <= tol for v in values):
+            if not any(abs(v - x) <= tol or (percent and abs(100 * v - x) <= tol) for v in values):
                 bad.append(f"{page}:{n}: {tok}{percent} is in none of {len(cited)} cited results files")
     return bad
 
