@@ -30,7 +30,7 @@ from molvae.model import checkpoint  # noqa: E402
 from molvae.io import tables  # noqa: E402
 from molvae.train import data  # noqa: E402
 from molvae.model.device import bf16_autocast, cpu_has_bf16  # noqa: E402
-from molvae.model import kl_loss, property_loss  # noqa: E402
+from molvae.model.vae import batch_loss  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,11 +59,10 @@ def rate(model, ts: data.TokenizedSet, precision: str, batch_size: int, steps: i
         b = np.sort(b)
         lengths = torch.from_numpy(ts.lengths[b].astype(np.int64))
         x = torch.from_numpy(ts.ids[b, : int(lengths.max())].astype(np.int64))
+        # the trainer's loss; the recipe's head is trained on zero targets here (the same cost as its labels)
+        y = torch.zeros(len(b), len(model.cfg.properties)) if model.cfg.properties else None
         with amp:
-            nll, kl, _, pred = model(x, lengths, props=True)
-            loss = nll.float().mean() + 0.25 * kl_loss(kl.float(), 0.1)
-            if pred is not None:  # the recipe's head, trained on its labels; here on zero targets (same cost)
-                loss = loss + property_loss(pred, torch.zeros_like(pred, dtype=torch.float32))
+            loss = batch_loss(model, x, lengths, y, 0.25, 0.1)[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

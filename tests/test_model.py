@@ -83,3 +83,20 @@ def test_dimensions_at_the_free_bits_floor_are_active_but_not_above_it():
     assert dims_above_floor(kl, free_bits=0.1) == 1
     assert dims_above_floor(kl.tolist(), free_bits=0.01) == 3
     assert dims_above_floor([0.2, 0.2001], free_bits=0.1) == 1  # strictly more than twice the floor
+
+
+def test_batch_loss_is_the_nll_plus_the_weighted_free_bits_kl_plus_the_weighted_head_loss():
+    from molvae.model import batch_loss, property_loss
+
+    m = VAE(ModelConfig(vocab_size=12, max_len=20, emb_dim=8, enc_hidden=16, latent_dim=4, dec_hidden=24,
+                        properties=("qed", "logp"))).eval()
+    x = torch.tensor([[3, 4, 5, EOS, 0], [6, 7, EOS, 0, 0]])
+    lengths = torch.tensor([4, 3])
+    nll, kl, mu = m(x, lengths, sample=False)
+    fwd = lambda x, lengths, props=False: m(x, lengths, sample=False, props=props)  # noqa: E731
+    loss, rec, kl2 = batch_loss(fwd, x, lengths, None, 0.3, 0.5)
+    assert torch.allclose(rec, nll.mean()) and torch.allclose(kl2, kl)
+    assert torch.allclose(loss, nll.mean() + 0.3 * kl_loss(kl, 0.5))
+    y = torch.tensor([[0.5, float("nan")], [-1.0, 2.0]])
+    with_head, _, _ = batch_loss(fwd, x, lengths, y, 0.3, 0.5, property_weight=2.0)
+    assert torch.allclose(with_head, loss + 2.0 * property_loss(m.predict_standardized(mu), y))

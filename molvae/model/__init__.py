@@ -3,7 +3,7 @@ from .._exports import lazy
 
 EXPORTS = {
     "vae": (
-        "PAD", "BOS", "EOS", "ModelConfig", "VAE", "grow_vocab", "is_quantized", "kl_per_dim", "kl_loss",
+        "PAD", "BOS", "EOS", "ModelConfig", "VAE", "grow_vocab", "is_quantized", "kl_per_dim", "kl_loss", "batch_loss",
         "property_loss", "active_units", "dims_above_floor",
     ),
     "tokens": (

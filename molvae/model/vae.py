@@ -249,6 +249,21 @@ def property_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return err.pow(2).sum() / seen.sum().clamp(min=1)
 
 
+def batch_loss(net, x, lengths, y, beta: float, free_bits: float, property_weight: float = 1.0):
+    """One training batch's objective: mean reconstruction NLL + beta * the free-bits KL, plus property_weight
+    times the head's loss when targets y are given. `net` is the VAE or a wrapper that calls its forward
+    (DistributedDataParallel). Returns (loss, mean NLL, KL per dimension)."""
+    if y is None:
+        nll, kl, _ = net(x, lengths)
+    else:
+        nll, kl, _, pred = net(x, lengths, props=True)
+    rec = nll.float().mean()
+    loss = rec + beta * kl_loss(kl.float(), free_bits)
+    if y is not None:
+        loss = loss + property_weight * property_loss(pred, y)
+    return loss, rec, kl
+
+
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> int:
     """Burda et al. (2016): a dimension is active when Var_x(E[z_d | x]) exceeds the threshold."""
     return int((mu.var(0) > threshold).sum()) if mu.shape[0] > 1 else 0

@@ -26,7 +26,7 @@ from . import data
 from .config import TrainConfig, TrainError, beta_at, parse_properties  # noqa: F401  (re-exported)
 from ..model.device import bf16_autocast
 from .distributed import Dist
-from ..model.vae import VAE, ModelConfig, active_units, dims_above_floor, grow_vocab, kl_loss, kl_per_dim, property_loss
+from ..model.vae import VAE, ModelConfig, active_units, batch_loss, dims_above_floor, grow_vocab, kl_per_dim, property_loss
 from .prepare import prepare
 from ..model.tokens import Vocab, parent_token
 
@@ -340,14 +340,7 @@ class Trainer:
                     self.kl = kl_per_dim(mu, logvar)
                 self.rec = torch.zeros((), device=self.dist.device)
                 return cfg.property_weight * property_loss(model.predict_standardized(mu.float()), y)
-            if y is None:
-                nll, kl, _ = self.net(x, lengths)
-            else:
-                nll, kl, _, pred = self.net(x, lengths, props=True)
-            self.rec, self.kl = nll.float().mean(), kl
-            loss = self.rec + beta * kl_loss(kl.float(), cfg.free_bits)
-            if y is not None:
-                loss = loss + cfg.property_weight * property_loss(pred, y)
+            loss, self.rec, self.kl = batch_loss(self.net, x, lengths, y, beta, cfg.free_bits, cfg.property_weight)
             return loss
 
     def _apply(self, loss: torch.Tensor) -> None:
