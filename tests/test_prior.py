@@ -102,3 +102,14 @@ def test_fit_prior_never_writes_into_the_installed_package(tmp_path, tiny_model,
     assert MolVAE.load(out).prior.components == 2 and not (src / "prior.safetensors").exists()
     assert main(["fit-prior", "--model", str(tiny_model), "--data", str(tiny_csv), "--out", str(out)]) == 2
     assert "must be a new or empty directory" in capsys.readouterr().err
+
+
+def test_a_copy_of_fast_carries_the_training_set_it_shares(tmp_path, tiny_csv):
+    """`fast` names `default`'s training_set.npy in its model.json; `fit-prior --out` copies the file itself, so the
+    copy still knows its training molecules wherever it is moved."""
+    from molvae.model.checkpoint import load_training_set
+
+    out = tmp_path / "fast_copy"
+    assert main(["fit-prior", "--model", "fast", "--data", str(tiny_csv), "--components", "2", "--out", str(out)]) == 0
+    assert (out / "training_set.npy").exists()
+    assert (load_training_set(out) == load_training_set(MolVAE.load("default").path)).all()

@@ -95,6 +95,8 @@ def test_novelty_uses_the_models_training_set(tmp_path, tiny_model, train_smiles
     (["score", "NOCOL", "-o", "OUT", "--no-model"], "no SMILES column"),
     (["score", "GOOD", "-o", "/nonexistent/o.csv", "--no-model"], "output directory does not exist"),
     (["score", "GOOD", "-o", "OUT", "--no-model", "--latent", "x.npy"], "--latent needs a model"),
+    (["score", "GOOD", "-o", "OUT", "--no-model", "--device", "cpu", "--int8"], "--device, --int8 do not apply"),
+    (["score", "GOOD", "-o", "OUT", "--no-model", "--batch-size", "64"], "--batch-size does not apply"),
     (["score", "GOOD", "-o", "OUT", "--workers", "0"], "--workers must be positive"),
 ])
 def test_score_cli_errors(tmp_path, capsys, args, message):
@@ -137,3 +139,25 @@ def test_score_smiles_accepts_rdkit_mol_objects():
     df = score_smiles([Chem.MolFromSmiles("OCC"), "CCO", None])
     assert list(df["canonical_smiles"]) == ["CCO", "CCO", ""] and list(df["valid"]) == [True, True, False]
     assert df["qed"][0] == df["qed"][1]
+
+
+def test_a_model_can_share_a_siblings_training_set(tmp_path, tiny_model, train_smiles):
+    import json
+    import shutil
+
+    from molvae.model.checkpoint import ModelError, load_training_set, resolve_model_dir
+
+    shutil.copytree(resolve_model_dir(tiny_model), tmp_path / "a")
+    shutil.copytree(resolve_model_dir(tiny_model), tmp_path / "b")
+    (tmp_path / "b" / "training_set.npy").unlink()
+    meta = json.loads((tmp_path / "b" / "model.json").read_text())
+    assert load_training_set(tmp_path / "b") is None
+    (tmp_path / "b" / "model.json").write_text(json.dumps({**meta, "training_set_shared_with": "a"}))
+    assert (load_training_set(tmp_path / "b") == load_training_set(tmp_path / "a")).all()
+    src = tmp_path / "n.csv"
+    pd.DataFrame({"smiles": [train_smiles[0], "CCCCCCCCCCCCCCCCCCO"]}).to_csv(src, index=False)
+    score_file(src, tmp_path / "n_out.csv", model=str(tmp_path / "b"), workers=1, progress=False)
+    assert list(pd.read_csv(tmp_path / "n_out.csv", dtype=str)["novel"]) == ["False", "True"]
+    (tmp_path / "b" / "model.json").write_text(json.dumps({**meta, "training_set_shared_with": "../a"}))
+    with pytest.raises(ModelError, match="sibling model"):
+        load_training_set(tmp_path / "b")

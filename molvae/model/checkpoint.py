@@ -188,8 +188,23 @@ def save_training_set(model_dir, canonical_smiles=None, hashes: np.ndarray | Non
         np.save(tmp, h, allow_pickle=False)
 
 
+def training_set_path(model_dir) -> Path:
+    """Where a model's training-set hashes are: its own training_set.npy, or, for models trained on the same
+    molecules, that of the sibling model named by `training_set_shared_with` in model.json (a bare name, so the
+    shared file stays inside the same models folder)."""
+    d = Path(model_dir)
+    if (d / TRAINING_SET).exists() or not (d / "model.json").exists():
+        return d / TRAINING_SET
+    shared = read_meta(d)[1].get("training_set_shared_with")
+    if shared is None:
+        return d / TRAINING_SET
+    if not isinstance(shared, str) or not shared or Path(shared).name != shared or shared in (".", ".."):
+        raise ModelError(f"{d / 'model.json'}: training_set_shared_with must name a sibling model, got {shared!r}")
+    return d.parent / shared / TRAINING_SET
+
+
 def load_training_set(model_dir) -> np.ndarray | None:
-    p = Path(model_dir) / TRAINING_SET
+    p = training_set_path(model_dir)
     if not p.exists():
         return None
     try:
