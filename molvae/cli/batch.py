@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import UsageError, add_model, add_smiles_column, add_standardize, add_workers, load, positive, refuse_unused, report, standardized
+from .common import UsageError, add_model, add_smiles_column, add_standardize, add_workers, load, positive, refuse_unused, report, runtime, standardized
 
 
 def _stream(args, desc: str, writer, work) -> None:
@@ -60,13 +60,15 @@ def cmd_score(args) -> int:
     if args.engine != "dask":
         refuse_unused(args, {"scheduler": "--scheduler"}, "with --engine local")
     if args.no_model:
-        refuse_unused(args, {"model": "--model"}, "with --no-model")
+        refuse_unused(args, {"model": "--model", "device": "--device", "int8": "--int8",
+                             "model_batch_size": "--batch-size"}, "with --no-model")
+    rt = runtime(args)
 
     summary = score_file(args.input, args.output, model=args.model, with_model=not args.no_model,
                          smiles_column=args.smiles_column, workers=args.workers, chunk_size=args.chunk_size,
                          latent_path=args.latent, engine=args.engine, scheduler=args.scheduler,
-                         progress=not args.quiet, device=args.device, int8=args.int8,
-                         batch_size=args.model_batch_size, standardize=args.standardize)
+                         progress=not args.quiet, device=rt["device"], int8=rt["int8"],
+                         batch_size=rt["batch_size"], standardize=args.standardize)
     report(summary.line())
     return 0
 

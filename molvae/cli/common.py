@@ -91,12 +91,19 @@ def add_model(p, runtime: bool = True, batch: bool = True):
     if not runtime:  # commands that only read the model's files
         return
     if batch:
-        p.add_argument("--batch-size", dest="model_batch_size", type=positive("--batch-size"), default=512,
+        p.add_argument("--batch-size", dest="model_batch_size", type=positive("--batch-size"), default=None,
                        help="molecules the model encodes or decodes at once (default 512)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps", "auto"],
+    # defaults are None so a mode that does not run the model can refuse them (refuse_unused); runtime() fills them
+    p.add_argument("--device", default=None, choices=["cpu", "cuda", "mps", "auto"],
                    help="where the model runs (default: cpu; auto: CUDA, then MPS, then CPU)")
-    p.add_argument("--int8", action="store_true",
+    p.add_argument("--int8", action="store_true", default=None,
                    help="CPU only: int8 dynamic quantization of the GRU and linear layers (faster, approximate)")
+
+
+def runtime(args) -> dict:
+    """The model's runtime options as given, or their defaults: device cpu, no int8, batch size 512."""
+    return {"device": getattr(args, "device", None) or "cpu", "int8": bool(getattr(args, "int8", None)),
+            "batch_size": getattr(args, "model_batch_size", None) or 512}
 
 
 def add_standardize(p) -> None:
@@ -118,8 +125,7 @@ def load(args):
     """The model a command asked for (--model, --device, --int8)."""
     from ..api import MolVAE
 
-    return MolVAE.load(args.model, device=getattr(args, "device", "cpu"), int8=getattr(args, "int8", False),
-                       batch_size=getattr(args, "model_batch_size", 512))
+    return MolVAE.load(args.model, **runtime(args))
 
 
 def report(message: str) -> None:
