@@ -30,6 +30,12 @@ trifluoride = "[F][Cl][Branch1][C][F][F]"
 assert tokens.smiles_of([trifluoride]) == ["FCl"]           # molvae's (default) rules: one bond on chlorine
 assert tokens.smiles_of([trifluoride], relaxed=True) == [None]  # relaxed: two, and RDKit rejects FClF
 assert sf.decoder(trifluoride) == "FCl(F)F"                 # the host's hypervalent rules are still in force
+from molvae.objectives.base import Smarts
+try:
+    Smarts("[C;")                                           # a bad pattern: one molvae error, no RDKit message
+    raise AssertionError("bad SMARTS accepted")
+except molvae.errors.MolvaeError:
+    pass
 assert (sf.get_semantic_constraints(), rdBase.LogStatus()) == (rules, logs), "changed by a molvae call"
 print("--- host ---", file=sys.stderr, flush=True)
 Chem.MolFromSmiles("C1CC")                                 # the host's own RDKit messages still appear
@@ -44,4 +50,5 @@ def test_importing_and_calling_molvae_leaves_the_host_settings_alone():
     molvae_part, host_part = r.stderr.split("--- host ---")
     assert "SMILES Parse Error" not in molvae_part and "Can't kekulize" not in molvae_part, molvae_part
     assert "Explicit valence" not in molvae_part and "Running Uncharger" not in molvae_part, molvae_part
+    assert "SMARTS Parse Error" not in molvae_part, molvae_part
     assert "SMILES Parse Error" in host_part

@@ -267,7 +267,8 @@ class Smarts(MolObjective):
     """1.0 if the molecule contains the SMARTS pattern, else 0.0 (``inverse`` swaps them)."""
 
     def __init__(self, smarts: str, inverse: bool = False, name: str | None = None):
-        patt = Chem.MolFromSmarts(smarts) if isinstance(smarts, str) and smarts.strip() else None
+        with chem.rdkit_quiet():  # a bad pattern is reported below in one line
+            patt = Chem.MolFromSmarts(smarts) if isinstance(smarts, str) and smarts.strip() else None
         if patt is None:
             raise MolvaeError(f"invalid SMARTS {smarts!r}")
         hit, miss = (0.0, 1.0) if inverse else (1.0, 0.0)
