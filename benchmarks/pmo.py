@@ -9,7 +9,7 @@ SELFIES-VAE-BO and Screening, with the sum over the tasks.
 
     python benchmarks/pmo.py --tasks qed,median1 --methods random,bo --seeds 0,1,2 --budget 10000 --jobs 2
     python benchmarks/pmo.py --budget 2000 --table-only          # rewrite the table from the JSON files
-    python benchmarks/pmo.py --table-only --docs                 # ... and copy the 10,000-call table into docs/optimization.md
+    python benchmarks/pmo.py --table-only --docs                 # ... and re-render docs/optimization.md's PMO tables
     python benchmarks/pmo.py --plogp --methods bo --seeds 0 --budget 2000 --n-starts 50 --start-budget 100
     python benchmarks/pmo.py --methods gradient@fast --budget 2000   # METHOD@MODEL: another (bundled) model
     python benchmarks/pmo.py --methods gradient+rt250 --budget 2000  # fine-tune the model every 250 calls
@@ -324,25 +324,16 @@ def like_for_like_row(runs: dict, methods: list, full: list) -> list:
             + " | ".join(cells + [f"{v:.3f}" for v in pub]) + " |"]
 
 
-DOCS_PAGE = ROOT / "docs" / "optimization.md"  # the page whose PMO table --docs rewrites
-DOCS_LABELS = {"molvae gradient+rt500": "molvae auto (gradient, retraining every 500 calls)",
-               "molvae gradient+rt500@training-zinc-checkpoint": "molvae auto on the stage-1 zinc checkpoint"}
+DOCS_PAGE = ROOT / "docs" / "optimization.md"  # the page whose marked PMO tables --docs re-renders
 
 
-def copy_to_docs(section: str, page: Path) -> None:
-    """Replace the page's PMO table (the block of table lines under its `| Task | molvae random` header) with the
-    table of a pmo.md section, methods renamed as DOCS_LABELS says, so the page shows pmo.md's numbers."""
-    table = [ln for ln in section.splitlines() if ln.startswith("|")]
-    for old, new in DOCS_LABELS.items():
-        table[0] = table[0].replace(f"| {old} |", f"| {new} |")
-    lines = page.read_text().splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.startswith("| Task | molvae random")), None)
-    if start is None:
-        raise SystemExit(f"{page}: no PMO table (a line starting '| Task | molvae random') to replace")
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    page.write_text("\n".join(lines[:start] + table + lines[end:]) + "\n")
+def render_docs_page(page: Path = DOCS_PAGE) -> int:
+    """Re-render the page's results markers from the results files (benchmarks/render_docs.py), so its PMO tables
+    show pmo.md's numbers; the marker says which section, rows and columns, and how methods are labelled."""
+    import render_docs
+    if "file=benchmarks/results/pmo.md" not in page.read_text():
+        raise SystemExit(f"{page}: no results marker for benchmarks/results/pmo.md to render")
+    return render_docs.main(["--pages", str(page.relative_to(ROOT))])
 
 
 def provenance_summary(recs: list) -> str:
@@ -525,7 +516,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--docs", "--readme", dest="docs", action="store_true",
-                    help="also copy the table at --budget into docs/optimization.md")
+                    help="also re-render the PMO tables marked in docs/optimization.md (benchmarks/render_docs.py)")
     ap.add_argument("--plogp", action="store_true", help="JT-VAE's penalized logP experiments instead")
     ap.add_argument("--n-starts", type=int, default=800)
     ap.add_argument("--start-budget", type=int, default=100)
@@ -578,8 +569,7 @@ def main(argv=None) -> int:
                                     + "\n".join(sections) + "\n" + check)
     print(f"wrote {RESULTS / 'pmo.md'}", flush=True)
     if args.docs:
-        copy_to_docs(sections[budgets.index(args.budget)], DOCS_PAGE)
-        print(f"copied the {args.budget:,}-call table into {DOCS_PAGE}", flush=True)
+        return render_docs_page(DOCS_PAGE)
     return 0
 
 

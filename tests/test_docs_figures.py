@@ -1,5 +1,5 @@
-"""The README's tables are copies of results files and its prose figures round from the results files it cites
-(benchmarks/render_docs.py); a figure that drifts from its results fails here."""
+"""The tables of README.md and docs/*.md are copies of results files and their prose figures round from the results
+files each page cites (benchmarks/render_docs.py); a figure that drifts from its results fails here."""
 import sys
 from pathlib import Path
 
@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import render_docs  # noqa: E402
 
-CHECKED = ["README.md"]
+CHECKED = render_docs.PAGES  # README.md and every docs/*.md page
 
 
 def test_every_marked_table_and_cited_figure_matches_its_results_file(capsys):
@@ -30,3 +30,18 @@ def test_a_drifted_table_or_figure_is_caught():
     assert prose != text
     assert any("9.593" in p for p in render_docs.unsupported_figures("README.md", prose))
     assert render_docs.unsupported_figures("README.md", text) == []
+
+
+def test_pmo_docs_renders_the_marked_pmo_table_instead_of_copying_it(tmp_path):
+    import pmo
+    assert not hasattr(pmo, "copy_to_docs")  # the marker, not pmo.py, says which rows, columns and labels
+    marker = 'file=benchmarks/results/pmo.md section="Budget 10,000"'
+    assert marker in (ROOT / "docs" / "optimization.md").read_text()
+    unmarked = tmp_path / "page.md"
+    unmarked.write_text("| Task | molvae random |\n|---|---|\n")
+    try:
+        pmo.render_docs_page(unmarked)
+    except SystemExit as e:
+        assert "no results marker" in str(e)
+    else:
+        raise AssertionError("a page without a pmo.md marker was accepted")
