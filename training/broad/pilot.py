@@ -48,6 +48,14 @@ RUNS = {  # name -> flags: fine-tuning stage 1 at three KL weights, and the same
     "scratch_beta0.1": ["--beta", "0.1", "--dec-layers", "3", "--dec-hidden", "512",
                         "--latent-dim", "64"],
 }
+BROAD = "training/broad/weights"
+RUNS2 = {  # the second pilot: from the campaign's kept weights, its recipe (batch 256) against lower KL weights and lr
+    "broad_beta0.05": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.05"],
+    "broad_beta0.02": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.02"],
+    "broad_beta0.01": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.01"],
+    "broad_beta0.05_lr1e-4": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.05", "--lr", "0.0001"],
+}
+PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD)}
 
 
 def split(data: str, prepared_in: Path):
@@ -72,10 +80,10 @@ def write_subset(smiles: list[str], path: Path) -> None:
         fh.write("SMILES\n" + "".join(s + "\n" for s in smiles))
 
 
-def held_out(run_dir: Path, smiles: list[str]) -> dict:
+def held_out(model_dir: Path, smiles: list[str]) -> dict:
     """Figures on the held-out molecules, tokenized with the run's own vocabulary (a molecule it cannot
     encode counts as not reconstructed)."""
-    model, vocab, _ = checkpoint.load_model(run_dir / "checkpoint")
+    model, vocab, _ = checkpoint.load_model(model_dir)
     ts = train_data.tokenize(smiles, vocab)
     m = validate(model, ts, np.arange(len(ts)), 128, len(ts))
     informative = dims_above_floor(m["kl_per_dim"], 0.1)
@@ -88,11 +96,14 @@ def main() -> None:
     ap.add_argument("--data", default="data/zinc_moses_100k.csv.gz")
     ap.add_argument("--rows", type=int, default=30000)
     ap.add_argument("--minutes", type=float, default=7.0)
-    ap.add_argument("--runs", nargs="+", default=list(RUNS))
+    ap.add_argument("--pilot", choices=list(PILOTS), default="pilot",
+                    help="pilot: from stage 1; pilot2: from the campaign's kept weights (writes pilot2.{json,md})")
+    ap.add_argument("--runs", nargs="+", help="a subset of the pilot's runs (default: all)")
     ap.add_argument("--work", default="/tmp/broad_pilot")
     ap.add_argument("--campaign", default="/work/campaign/broad", help="the campaign's --out (data prepared there)")
     ap.add_argument("--threads", type=int, default=1, help="1 keeps its speed when other work shares the 2 cores")
     a = ap.parse_args()
+    runs, start = PILOTS[a.pilot]
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     vocab, ts, val_rows, trn_rows = split(a.data, Path(a.campaign))
@@ -103,28 +114,28 @@ def main() -> None:
     val_smiles = smiles_of(vocab, ts, val_rows[:500])
     torch.set_num_threads(a.threads)
     results = {}
-    for name in a.runs:
+    for name in a.runs or list(runs):
         out = work / name
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "molvae", "train", "--data", str(subset), "--out", str(out),
-               "--max-minutes", str(a.minutes), "--threads", str(a.threads), *COMMON, *RUNS[name]]
+               "--max-minutes", str(a.minutes), "--threads", str(a.threads), *COMMON, *runs[name]]
         t0 = time.time()
         subprocess.run(cmd, check=True, cwd=ROOT)
         curve = [{k: r.get(k) for k in ("epoch", "step", "molecules_per_s", "val_recon_exact", "val_nll", "val_kl")}
                  for r in read_metrics(out / "metrics.jsonl")]
-        results[name] = {"flags": RUNS[name], "wall_minutes": round((time.time() - t0) / 60, 1),
-                         "curve": curve, **held_out(out, val_smiles)}
+        results[name] = {"flags": runs[name], "wall_minutes": round((time.time() - t0) / 60, 1),
+                         "curve": curve, **held_out(out / "checkpoint", val_smiles)}
         print(name, results[name], flush=True)
-    stage1 = held_out(ROOT / "training/zinc", val_smiles)
+    stage1 = held_out(ROOT / start, val_smiles)
     res = {"data": a.data, "subset_rows": a.rows, "minutes_per_run": a.minutes, "heldout_rows": 500,
-           "stage1_start": stage1, "runs": results, **record({"stage1": ROOT / STAGE1})}
-    (ROOT / "training/broad/pilot.json").write_text(json.dumps(res, indent=2) + "\n")
+           "start": start, "stage1_start": stage1, "runs": results, **record({"start": ROOT / start})}
+    (ROOT / f"training/broad/{a.pilot}.json").write_text(json.dumps(res, indent=2) + "\n")
     lines = [f"# Broad-model pilot: {a.minutes:g} minutes a run on {a.rows:,} training molecules", "",
              "Held-out figures: 500 validation rows of the broad set's own split (unseen by stage 1 and by every"
              " run). Curve: the run's own small validation split, one point per epoch.", "",
              "| run | epochs | molecules/s | held-out exact recon | NLL | KL | dims > 2x floor | curve (recon) |",
              "|---|---|---|---|---|---|---|---|",
-             f"| stage 1 (start) | - | - | {stage1['heldout_recon_exact']:.3f} | {stage1['heldout_nll']:.2f} |"
+             f"| {start} (start) | - | - | {stage1['heldout_recon_exact']:.3f} | {stage1['heldout_nll']:.2f} |"
              f" {stage1['heldout_kl']:.1f} | {stage1['dims_above_2x_floor']} | - |"]
     for name, r in results.items():
         c = r["curve"]
@@ -132,7 +143,7 @@ def main() -> None:
                      f" {r['heldout_recon_exact']:.3f} | {r['heldout_nll']:.2f} | {r['heldout_kl']:.1f} |"
                      f" {r['dims_above_2x_floor']} | {' '.join(str(p['val_recon_exact']) for p in c)} |")
     lines += ["", markdown_line(res)]
-    (ROOT / "training/broad/pilot.md").write_text("\n".join(lines) + "\n")
+    (ROOT / f"training/broad/{a.pilot}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
