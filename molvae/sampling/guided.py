@@ -177,7 +177,8 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
     """n distinct molecules that meet every condition (strings for :func:`parse_condition`, or Conditions), with
     a column of RDKit's value for each conditioned property. Latents come from the prior (ranked by the head)
     and, once there are hits, from their neighbourhoods (``local_scale``; 0 turns this off). ``attrs``: drawn
-    (molecules decoded), hits, discarded (by reason), from_neighbourhoods (hits found there). Fewer than n rows
+    (molecules checked), decoded (latents decoded: drawn plus the last round's remainder after the n-th hit, the
+    cost), hits, discarded (by reason), from_neighbourhoods (hits found there). Fewer than n rows
     when ``max_draws`` decodes (default 200 n, at least 10,000) were not enough; ``filters`` (a function mol ->
     bool) rejects molecules that fail it; ``novel`` rejects the model's own training molecules."""
     import secrets
@@ -199,12 +200,13 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
         greedy = vae.uses_learned_prior(prior)
     gen = vae._generator(seed if seed is not None else secrets.randbits(63))
     near, prior_tally = _Neighbourhoods(local_scale), [0, 0]
-    rows, seen, drawn, discarded = [], set(), 0, Counter()
+    rows, seen, drawn, decoded, discarded = [], set(), 0, 0, Counter()
     names = list(dict.fromkeys(c.name for c in conds))
     while len(rows) < n and drawn < max_draws:
         with torch.no_grad():
             z, parents = _round(min(ROUND, max_draws - drawn), propose, near, prior_tally, gen)
         selfies, ll = vae.decode_selfies(z, greedy=greedy, temperature=temperature, generator=gen)
+        decoded += len(z)
         for zi, s, lik, parent in zip(z, selfies, ll, parents):
             drawn += 1  # counted as checked: a round's remainder after the n-th hit is not
             row, why = _check(s, conds, names, seen, filters, vae.is_novel if novel else None)
@@ -221,6 +223,7 @@ def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", 
             if len(rows) == n:
                 break
     df = pd.DataFrame(rows, columns=["smiles", "selfies", *names, "loglik"])
-    df.attrs.update(drawn=drawn, hits=len(rows), discarded=dict(discarded), conditions=[c.text for c in conds],
+    df.attrs.update(drawn=drawn, decoded=decoded, hits=len(rows), discarded=dict(discarded),
+                    conditions=[c.text for c in conds],
                     from_neighbourhoods=near.hits)
     return df
