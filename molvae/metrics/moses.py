@@ -287,12 +287,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def fcd(generated: Sequence[str], reference="moses_test") -> float:
-    """FCD of generated SMILES against a named shipped reference or a list of SMILES."""
+    """FCD of generated SMILES against a named shipped reference, a Reference, or a list of SMILES."""
     mu, sigma = fcd_stats(chem.as_smiles(generated))
     if isinstance(reference, str):
         z = np.load(REFERENCE_DIR / reference / "fcd.npz", allow_pickle=False)
         return frechet_distance(mu, sigma, z["mu"].astype(np.float64), z["sigma"].astype(np.float64))
-    ref = Reference.from_smiles(reference)
+    ref = reference if isinstance(reference, Reference) else Reference.from_smiles(reference)
     return frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
 
 
