@@ -45,3 +45,15 @@ def test_pmo_docs_renders_the_marked_pmo_table_instead_of_copying_it(tmp_path):
         assert "no results marker" in str(e)
     else:
         raise AssertionError("a page without a pmo.md marker was accepted")
+
+
+def test_guided_choice_takes_the_most_hits_within_ten_percent_of_the_best_fcd():
+    import guided_choice
+
+    rows = [dict(oversample=20, local_scale=0.5, hits_per_1000=100, fcd=2.0),
+            dict(oversample=5, local_scale=0.5, hits_per_1000=300, fcd=3.0),   # most hits, but FCD 50% worse
+            dict(oversample=50, local_scale=0.5, hits_per_1000=150, fcd=2.1),
+            dict(oversample=50, local_scale=0.5, hits_per_1000=170, fcd=2.3)]  # same setting, second condition
+    c = guided_choice.choose(rows)
+    assert (c["oversample"], c["local_scale"]) == (50, 0.5) and c["mean_hits_per_1000"] == 160.0
+    assert c["mean_fcd"] == 2.2 and c["means"]["5,0.5"] == [300.0, 3.0]
