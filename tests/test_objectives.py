@@ -484,17 +484,23 @@ def test_zaleplon_and_sitagliptin_as_pmo_scored_them():
     assert T.smiles_text_atom_total(Chem.MolToSmiles(mol(T.ZALEPLON))) == 8
     iso = gmean(g(17, 19, 1), g(15, 17, 1), g(5, 3, 1), g(1, 2, 1), g(8, 41, 2))
     assert score("zaleplon_mpo_pmo", T.ZALEPLON) == pytest.approx(math.sqrt(iso), rel=1e-9)
-    # sitagliptin: the raw similarity (1), logP and TPSA, and the isomer score (exact formula; the text reads
-    # as 18 atoms against 43) in one geometric mean
-    m = mol(T.SITAGLIPTIN)
-    logp, tpsa = Crippen.MolLogP(m), Descriptors.TPSA(m)
-    want = gmean(1.0, logp, tpsa, gmean(1, 1, 1, 1, 1, g(18, 43, 2)))
+    # sitagliptin: GuacaMol's modifiers applied (PMO's published numbers; TDC 0.3.6 as released skips them) to the
+    # similarity (1: exp(-50)), logP and TPSA (sitagliptin's own: 1), and PMO's isomer score (exact formula; the
+    # text reads as 18 atoms against 43), in one geometric mean
+    want = gmean(math.exp(-50), 1.0, 1.0, gmean(1, 1, 1, 1, 1, g(18, 43, 2)))
     assert score("sitagliptin_mpo_pmo", T.SITAGLIPTIN) == pytest.approx(want, rel=1e-9)
     comps = O.get_objective("sitagliptin_mpo_pmo").components([T.SITAGLIPTIN])
-    assert comps["logp"][0] == pytest.approx(logp) and comps["tpsa"][0] == pytest.approx(tpsa)
-    # glycine has logP < 0: TDC 0.3.6's geometric mean is NaN there; molvae scores it 0
-    assert Crippen.MolLogP(mol("NCC(=O)O")) < 0
-    assert score("sitagliptin_mpo_pmo", "NCC(=O)O") == 0.0
+    assert comps["logp"][0] == pytest.approx(1.0) and comps["tpsa"][0] == pytest.approx(1.0)
+    # bounded by 1 (as released, TDC's form returned raw TPSA in the mean); glycine (logP < 0, NaN in TDC 0.3.6
+    # as released) scores a small positive number here
+    glycine = score("sitagliptin_mpo_pmo", "NCC(=O)O")
+    assert Crippen.MolLogP(mol("NCC(=O)O")) < 0 and 0.0 < glycine < 1e-6
+    ibuprofen, m, s = "CC(C)Cc1ccc(C(C)C(=O)O)cc1", mol("CC(C)Cc1ccc(C(C)C(=O)O)cc1"), mol(T.SITAGLIPTIN)
+    want = gmean(g(tanimoto(ECFP4, ibuprofen, T.SITAGLIPTIN), 0, 0.1),
+                 g(Crippen.MolLogP(m), Crippen.MolLogP(s), 0.2), g(Descriptors.TPSA(m), Descriptors.TPSA(s), 5),
+                 O.get_objective("isomers_c7h8n2o2_pmo").__class__("C16H15F6N5O", total_atoms=T.pmo_total_atoms)
+                 ([ibuprofen])[0])
+    assert score("sitagliptin_mpo_pmo", ibuprofen) == pytest.approx(want, rel=1e-9)
 
 
 # -- exceptions inside objectives: chemistry failures get the penalty, everything else propagates --------------

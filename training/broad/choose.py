@@ -1,0 +1,44 @@
+"""Which weights to keep: candidate model directories scored on the pilots' 500 validation rows of the broad
+split (exact greedy reconstruction, NLL, KL, dimensions above twice the free-bits floor); never on test data.
+
+    python training/broad/choose.py NAME=MODEL_DIR [NAME=MODEL_DIR ...] [--out training/broad/choose.md]
+
+Uses training/broad/pilot.py's split and scoring, so the figures compare with pilot.md and pilot2.md.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training" / "broad"))
+from pilot import held_out, smiles_of, split  # noqa: E402
+from provenance import markdown_line, record  # noqa: E402  (pilot.py puts benchmarks/ on the path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("candidates", nargs="+", help="NAME=MODEL_DIR")
+    ap.add_argument("--data", default="data/zinc_moses_100k.csv.gz")
+    ap.add_argument("--campaign", default="/work/campaign/broad", help="where the prepared data is")
+    ap.add_argument("--out", default=str(ROOT / "training/broad/choose.md"))
+    a = ap.parse_args()
+    vocab, ts, val_rows, _ = split(a.data, Path(a.campaign))
+    val = smiles_of(vocab, ts, val_rows[:500])
+    cands = dict(c.split("=", 1) for c in a.candidates)
+    rows = {name: held_out(Path(d), val) for name, d in cands.items()}
+    best = max(rows, key=lambda n: rows[n]["heldout_recon_exact"])
+    res = {"heldout_rows": 500, "candidates": cands, "rows": rows, "chosen": best,
+           **record({n: Path(d) for n, d in cands.items()})}
+    lines = ["# Broad model: candidate weights on 500 validation rows", "",
+             "| candidate | exact recon | NLL | KL | dims > 2x floor |", "|---|---|---|---|---|"]
+    lines += [f"| {n} | {r['heldout_recon_exact']:.3f} | {r['heldout_nll']:.2f} | {r['heldout_kl']:.1f} |"
+              f" {r['dims_above_2x_floor']} |" for n, r in rows.items()]
+    lines += ["", f"Chosen: {best} (the highest exact reconstruction).", "", markdown_line(res)]
+    Path(a.out).write_text("\n".join(lines) + "\n")
+    Path(a.out).with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
