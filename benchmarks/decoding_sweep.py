@@ -49,7 +49,6 @@ def main():
     ap.add_argument("--reference", default="validation", help=REFERENCE_HELP)
     args = ap.parse_args()
     ref = reference(args.reference)
-    ref = ref if isinstance(ref, str) else metrics.Reference.from_smiles(ref)
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
     res = {"n": args.n, "model": args.model or "default", "prior": args.prior, "decoding": args.decoding,

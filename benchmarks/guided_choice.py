@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from guided import CONDITIONS, meets  # noqa: E402
 from provenance import markdown_line, record, save  # noqa: E402
-from validation import ROWS, reference  # noqa: E402
+from validation import ROWS, validation_smiles  # noqa: E402
 
 from molvae import MolVAE, chem, metrics  # noqa: E402
 from molvae.sampling.guided import parse_condition, sample_where  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--hits", type=int, default=100)
     a = ap.parse_args()
     vae = MolVAE.load(a.model)
-    val = [m for m in map(chem.to_mol, reference("validation", skip=100_000)) if m]
+    val = [m for m in map(chem.to_mol, validation_smiles(skip=100_000)) if m]
     rows = []
     for where in CONDITIONS:
         conds = [parse_condition(w) for w in where]

@@ -44,8 +44,6 @@ def main() -> None:
     ap.add_argument("--reference", default="validation", help=REFERENCE_HELP)
     args = ap.parse_args()
     ref = reference(args.reference, Path(args.data), skip=args.fit)
-    if not isinstance(ref, str):  # ChemNet statistics once, not per row
-        ref = metrics.Reference.from_smiles(ref)
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
     t = time.time()

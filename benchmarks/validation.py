@@ -3,7 +3,7 @@ file, never a test split. A choice is scored by FCD against these molecules' Che
 are scored once, with the choice made (benchmarks/model_quality.py).
 
     from validation import reference, REFERENCE_HELP
-    ref = reference(args.reference, skip=args.fit)   # "validation" -> SMILES; "moses_test" -> that name
+    ref = reference(args.reference, skip=args.fit)   # for metrics.fcd(gen, ref): a Reference, or the shipped name
 """
 from pathlib import Path
 
@@ -14,14 +14,22 @@ REFERENCE_HELP = (f"FCD reference: 'validation' ({ROWS:,} molecules of the train
                   " used; choices are made on it) or 'moses_test' (the test split: report a made choice once)")
 
 
-def reference(name: str, data: Path = DATA, skip: int = 0, rows: int = ROWS):
-    """'validation': rows [skip, skip + rows) of the training file as SMILES (molecules the model was trained on
-    but no fit in the script saw); any other name is a shipped reference (metrics.fcd reads it by name)."""
-    if name != "validation":
-        return name
+def validation_smiles(data: Path = DATA, skip: int = 0, rows: int = ROWS) -> list:
+    """Rows [skip, skip + rows) of the training file as SMILES (molecules the model was trained on but no fit in
+    the script saw)."""
     from molvae.io import tables
 
     smiles = tables.read_smiles(data)[skip: skip + rows]
     if len(smiles) < rows:
         raise SystemExit(f"{data}: {len(smiles)} molecules after row {skip}; the validation reference needs {rows}")
     return smiles
+
+
+def reference(name: str, data: Path = DATA, skip: int = 0, rows: int = ROWS):
+    """What metrics.fcd takes as reference: for 'validation', the ChemNet statistics of validation_smiles (once,
+    cached on disk); any other name is a shipped reference, returned as it is."""
+    if name != "validation":
+        return name
+    from molvae import metrics
+
+    return metrics.Reference.from_smiles(validation_smiles(data, skip, rows))

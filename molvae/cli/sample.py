@@ -190,8 +190,9 @@ def cmd_fit_prior(args) -> int:
         from ..model.checkpoint import TRAINING_SET, training_set_path
 
         shutil.copytree(vae.path, out, dirs_exist_ok=True)
-        if training_set_path(vae.path).exists() and not (out / TRAINING_SET).exists():
-            shutil.copy2(training_set_path(vae.path), out / TRAINING_SET)  # a shared set travels with the copy
+        shared = training_set_path(vae.path)
+        if shared.exists() and not (out / TRAINING_SET).exists():
+            shutil.copy2(shared, out / TRAINING_SET)  # a shared set travels with the copy
     dest = out or vae.path
     prior.save(dest, fitted, record)
     report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"

@@ -85,13 +85,13 @@ def _ranolazine():
         Component(_prop("tpsa", Descriptors.TPSA), 1.0, max_gaussian(95, 20), "tpsa")], "geometric")
 
 
-def _sitagliptin():
-    mol = _target_mol(SITAGLIPTIN, "sitagliptin_mpo")
-    return Combined("sitagliptin_mpo", [
+def _sitagliptin(name: str = "sitagliptin_mpo", isomer: Isomer | None = None):
+    mol = _target_mol(SITAGLIPTIN, name)
+    return Combined(name, [
         Component(Tanimoto(SITAGLIPTIN, "ECFP4"), 1.0, gaussian(0, 0.1), "dissimilarity_ecfp4"),
         Component(_prop("logp", Crippen.MolLogP), 1.0, gaussian(Crippen.MolLogP(mol), 0.2), "logp"),
         Component(_prop("tpsa", Descriptors.TPSA), 1.0, gaussian(Descriptors.TPSA(mol), 5), "tpsa"),
-        Component(Isomer("C16H15F6N5O"), 1.0, None, "isomer_C16H15F6N5O")], "geometric")
+        Component(isomer or Isomer("C16H15F6N5O"), 1.0, None, "isomer_C16H15F6N5O")], "geometric")
 
 
 def _valsartan():
@@ -183,12 +183,7 @@ def _sitagliptin_pmo():
     AUC of 1.6); later TDC releases apply them (their ``sitagliptin_mpo_prev``), and only the applied form
     reproduces PMO's published Screening column (top-10 of 10,000 ZINC molecules; benchmarks/pmo_oracle_check.py
     measures both against it)."""
-    mol = _target_mol(SITAGLIPTIN, "sitagliptin_mpo_pmo")
-    return Combined("sitagliptin_mpo_pmo", [
-        Component(Tanimoto(SITAGLIPTIN, "ECFP4"), 1.0, gaussian(0, 0.1), "dissimilarity_ecfp4"),
-        Component(_prop("logp", Crippen.MolLogP), 1.0, gaussian(Crippen.MolLogP(mol), 0.2), "logp"),
-        Component(_prop("tpsa", Descriptors.TPSA), 1.0, gaussian(Descriptors.TPSA(mol), 5), "tpsa"),
-        Component(_pmo_isomer("C16H15F6N5O"), 1.0, None, "isomer_C16H15F6N5O")], "geometric")
+    return _sitagliptin("sitagliptin_mpo_pmo", _pmo_isomer("C16H15F6N5O"))
 
 
 _PMO_BUILDERS: dict[str, Callable[[], Objective]] = {
