@@ -215,3 +215,23 @@ def _ids(vae, smiles):
     seqs = [vae.vocab.encode(s)[0] for s in smiles]
     ids, lengths = pad_batch(seqs)
     return torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(lengths, dtype=torch.long)
+
+
+def test_dropout_is_the_runs_own_setting_also_from_init_from(tmp_path, tiny_csv):
+    kw = dict(data=str(tiny_csv), epochs=1, batch_size=64, emb_dim=8, dec_hidden=32, dec_layers=2, enc_hidden=16,
+              enc_layers=2, latent_dim=4, val_fraction=0.1, recon_eval=0)
+    train(TrainConfig(out=str(tmp_path / "a"), **kw), log=lambda m: None)
+    logs = []
+    train(TrainConfig(out=str(tmp_path / "b"), init_from=str(tmp_path / "a"), dropout=0.3,
+                      **{k: v for k, v in kw.items() if k not in ("emb_dim", "dec_hidden", "dec_layers",
+                                                                   "enc_hidden", "enc_layers", "latent_dim")}),
+          log=logs.append)
+    assert "dropout 0 -> 0.3" in logs
+    model = MolVAE.load(tmp_path / "b").model
+    assert model.cfg.dropout == 0.3 and model.decoder.dropout == 0.3 and model.enc_dropout.p == 0.3
+    x = torch.tensor([[5, 6, 7, 2]])
+    z = torch.zeros(1, 4)
+    model.train()
+    assert not torch.equal(model.decode_logits(z, x), model.decode_logits(z, x))  # dropout acts in training
+    model.eval()
+    assert torch.equal(model.decode_logits(z, x), model.decode_logits(z, x))

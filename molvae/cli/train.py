@@ -23,7 +23,7 @@ TRAIN_FLAGS = {  # flag(s) -> (TrainConfig field, type, help); a second spelling
     ("--enc-layers",): ("enc_layers", positive("--enc-layers"), "encoder GRU layers"),
     ("--dec-layers",): ("dec_layers", positive("--dec-layers"), "decoder GRU layers"),
     ("--latent-dim",): ("latent_dim", positive("--latent-dim"), "dimensions of the latent space"),
-    ("--dropout",): ("dropout", float, "dropout between GRU layers and on the decoder input, in [0, 1)"),
+    ("--dropout",): ("dropout", float, "dropout between stacked GRU layers (encoder and decoder), in [0, 1); a training setting, also for --init-from and --resume"),
     ("--max-len",): ("max_len", positive("--max-len"), "longest molecule in SELFIES tokens; longer ones are"
                                                        " skipped (default: the longest training molecule)"),
     ("--beta",): ("beta", float, "final weight of the KL term"),

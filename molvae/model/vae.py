@@ -112,6 +112,13 @@ class VAE(nn.Module):
         mu, logvar = self.to_latent(torch.cat(finals, dim=-1)).float().chunk(2, dim=-1)  # float32 under autocast
         return mu, logvar.clamp(-12.0, 8.0)
 
+    def set_dropout(self, p: float) -> None:
+        """Dropout is a training setting, not part of the weights: a run may train a model with another rate
+        than the one it was saved with."""
+        self.cfg.dropout = p
+        self.enc_dropout.p = p
+        self.decoder.dropout = p if self.cfg.dec_layers > 1 else 0.0
+
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)

@@ -227,6 +227,9 @@ class Trainer:
             model.load_state_dict({k: v for k, v in base.state_dict().items() if not k.startswith("prop_")},
                                   strict=False)
             _set_label_scale(model, ts, self.trn_rows)
+        if model.cfg.dropout != cfg.dropout:  # a run's dropout rate is its own, not the start model's
+            self.log(f"dropout {model.cfg.dropout:g} -> {cfg.dropout:g}")
+            model.set_dropout(cfg.dropout)
         if model.cfg.properties and ts.props is None:
             raise TrainError("the model has a property head but the data has no property labels (--properties)")
         if cfg.freeze_vae:

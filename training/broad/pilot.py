@@ -55,7 +55,14 @@ RUNS2 = {  # the second pilot: from the campaign's kept weights, its recipe (bat
     "broad_beta0.01": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.01"],
     "broad_beta0.05_lr1e-4": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.05", "--lr", "0.0001"],
 }
-PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD)}
+B3 = ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.02"]
+RUNS3 = {  # the third pilot: run 4 overfit (training NLL 0.78 -> 0.43, validation flat): dropout at the campaign's lr
+    "broad_lr3e-5": [*B3, "--lr", "0.00003"],
+    "broad_lr3e-5_do0.1": [*B3, "--lr", "0.00003", "--dropout", "0.1"],
+    "broad_lr3e-5_do0.2": [*B3, "--lr", "0.00003", "--dropout", "0.2"],
+    "broad_lr1e-4_do0.2": [*B3, "--lr", "0.0001", "--dropout", "0.2"],
+}
+PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD), "pilot3": (RUNS3, BROAD)}
 
 
 def split(data: str, prepared_in: Path):
@@ -97,7 +104,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=30000)
     ap.add_argument("--minutes", type=float, default=7.0)
     ap.add_argument("--pilot", choices=list(PILOTS), default="pilot",
-                    help="pilot: from stage 1; pilot2: from the campaign's kept weights (writes pilot2.{json,md})")
+                    help="pilot: from stage 1; pilot2, pilot3: from the campaign's kept weights (writes PILOT.{json,md})")
     ap.add_argument("--runs", nargs="+", help="a subset of the pilot's runs (default: all)")
     ap.add_argument("--work", default="/tmp/broad_pilot")
     ap.add_argument("--campaign", default="/work/campaign/broad", help="the campaign's --out (data prepared there)")
