@@ -57,3 +57,25 @@ def test_guided_choice_takes_the_most_hits_within_ten_percent_of_the_best_fcd():
     c = guided_choice.choose(rows)
     assert (c["oversample"], c["local_scale"]) == (50, 0.5) and c["mean_hits_per_1000"] == 160.0
     assert c["mean_fcd"] == 2.2 and c["means"]["5,0.5"] == [300.0, 3.0]
+
+
+def test_prior_choice_takes_the_lowest_greedy_fcd_among_novel_priors():
+    import prior_choice
+
+    rows = [dict(prior="N(0, I)", decoding="greedy", fcd=1.6, novelty=0.97),
+            dict(prior="mixture of 400", decoding="greedy", fcd=1.2, novelty=0.95),
+            dict(prior="mixture of 400", decoding="sampled, T = 1", fcd=1.1, novelty=0.96),  # not what sample does
+            dict(prior="mixture of 800", decoding="greedy", fcd=1.0, novelty=0.85)]  # hands back training molecules
+    assert prior_choice.choose(rows)["prior"] == "mixture of 400"
+
+
+def test_decoding_sweep_takes_the_lowest_fcd_at_a_default_cost():
+    import decoding_sweep
+
+    base = dict(temperature=1.0, latent_scale=1.0, rerank=1, kept=100, novelty=0.95)
+    rows = [dict(base, relaxed=False, draws=100, fcd=1.4), dict(base, relaxed=True, draws=120, fcd=0.9),
+            dict(base, relaxed=True, rerank=3, draws=350, fcd=0.8),  # triples the decoding
+            dict(base, relaxed=True, latent_scale=0.6, draws=110, fcd=0.7, novelty=0.85)]
+    c = decoding_sweep.choose(rows)
+    assert c["relaxed"] and c["rerank"] == 1 and c["latent_scale"] == 1.0
+    assert "relaxed, rerank 1" in decoding_sweep.label(c)
