@@ -235,3 +235,22 @@ def test_dropout_is_the_runs_own_setting_also_from_init_from(tmp_path, tiny_csv)
     assert not torch.equal(model.decode_logits(z, x), model.decode_logits(z, x))  # dropout acts in training
     model.eval()
     assert torch.equal(model.decode_logits(z, x), model.decode_logits(z, x))
+
+
+def test_campaign_weights_kept_in_8_bits_unpack_to_the_same_model(tmp_path, tiny_model):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training" / "broad"))
+    import packed
+
+    packed.write_packed(tiny_model / "model", tmp_path / "kept")
+    assert not (tmp_path / "kept" / "model.safetensors").exists()
+    packed.unpack(tmp_path / "kept", tmp_path / "back")
+    a, b = MolVAE.load(tiny_model), MolVAE.load(tmp_path / "back")
+    for k, v in a.model.state_dict().items():  # within half a step of each row's 8-bit grid
+        w = b.model.state_dict()[k]
+        tol = v.abs().reshape(v.shape[0], -1).amax(1).max() / 254 + 1e-3 if v.dim() >= 2 else 1e-3 * v.abs().max() + 1e-6
+        assert (w - v).abs().max() <= tol, k
+    smiles = ["CCOc1ccccc1", "CC(=O)Nc1ccc(O)cc1"]
+    assert a.reconstruct(smiles)["reconstruction"].tolist() == b.reconstruct(smiles)["reconstruction"].tolist()
