@@ -1,6 +1,6 @@
 """Guided sampling's two settings chosen on validation data: how many prior draws the property head ranks per
-latent decoded (`oversample`, default 20) and the step of the proposals near earlier hits (`local_scale`,
-default 0.5).
+latent decoded (`oversample`, default 20) and the step of the proposals near earlier hits (`local_scale`; 0.5
+until this choice, whose run, benchmarks/results/guided_choice_default.md, set the default to 0: off).
 
     python benchmarks/guided_choice.py [--model default] [--hits 100]
 

@@ -20,7 +20,7 @@ def _draw(args, vae, conditions, filters):
 
         return sample_where(vae, args.n, conditions, seed=args.seed, prior=args.prior, greedy=args.greedy,
                             temperature=args.temperature, filters=filters, max_draws=args.max_draws,
-                            novel=args.novel)
+                            novel=args.novel, local_scale=args.local_scale or 0.0)
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale or 1.0,
                       greedy=args.greedy, seed=args.seed, keep_invalid=bool(args.keep_invalid), relaxed=args.relaxed,
                       rerank=args.rerank or 1, progress=not args.quiet, prior=args.prior, filters=filters,
@@ -40,6 +40,8 @@ def cmd_sample(args) -> int:
     conditions = [parse_condition(w) for w in args.where or []]  # a bad condition fails before any work
     if args.novel and not conditions:
         raise UsageError("--novel works with --where (guided sampling)")
+    if args.local_scale is not None and not conditions:
+        raise UsageError("--local-scale works with --where (guided sampling)")
     if conditions:
         refuse_unused(args, GUIDED_IGNORES, "with --where (guided sampling)")
     filters = filter_function(args.filters)
@@ -113,7 +115,10 @@ def _sample_parser(sub) -> None:
                         " with --where)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
-                        " for several; the property head and the neighbourhoods of earlier hits steer the draws)")
+                        " for several; the property head steers the draws)")
+    p.add_argument("--local-scale", type=positive_float("--local-scale"), default=None, metavar="SCALE",
+                   help="with --where: also draw near the latents of earlier hits, at this scale (e.g. 0.5): more"
+                        " hits per decode on rare conditions, less realistic hits (default: off)")
     p.add_argument("--novel", action="store_true",
                    help="with --where: discard the model's own training molecules (counted among the discards)")
     p.add_argument("--filters", choices=["moses", "pains", "none"], default="none",

@@ -3,9 +3,12 @@
 
 Latents are proposed from two sources. The model's prior (the learned one when it has one), ranked, for the
 conditions on properties the model's head predicts, by how far the head's predictions fall outside the ranges (in
-units of the property's spread): of every ``oversample`` draws only the most promising one is decoded. And, once
-there are hits, the neighbourhoods of the hits' latents, favouring hits whose neighbours were hits too. Each round
-draws most of its latents from whichever source has the higher hit rate so far. Each decoded molecule is then
+units of the property's spread): of every ``oversample`` draws only the most promising one is decoded. And, when
+``local_scale`` > 0 and there are hits, the neighbourhoods of the hits' latents, favouring hits whose neighbours
+were hits too; each round then draws most of its latents from whichever source has the higher hit rate so far.
+Neighbourhoods are off by default: chosen on validation molecules (benchmarks/guided_choice.py,
+benchmarks/results/guided_choice_default.md), they raise hits per decode on rare conditions but their hits sit
+further from real molecules meeting the condition (higher FCD). Each decoded molecule is then
 checked with RDKit's exact values, so the output holds only distinct molecules that truly meet every condition; a
 condition on a property the head does not predict is steered by the neighbourhoods and checked by rejection.
 """
@@ -173,10 +176,11 @@ def _check(s: str, conds, names, seen: set, filters, is_novel) -> tuple[dict | N
 
 def sample_where(vae, n: int, where, seed: int | None = 0, prior: str = "auto", greedy: bool | None = None,
                  temperature: float = 1.0, oversample: int = 20, max_draws: int | None = None,
-                 filters=None, local_scale: float = 0.5, novel: bool = False) -> pd.DataFrame:
+                 filters=None, local_scale: float = 0.0, novel: bool = False) -> pd.DataFrame:
     """n distinct molecules that meet every condition (strings for :func:`parse_condition`, or Conditions), with
     a column of RDKit's value for each conditioned property. Latents come from the prior (ranked by the head)
-    and, once there are hits, from their neighbourhoods (``local_scale``; 0 turns this off). ``attrs``: drawn
+    and, with ``local_scale`` > 0 once there are hits, from their neighbourhoods (0, the default, turns this off:
+    see the module's docstring). ``attrs``: drawn
     (molecules checked), decoded (latents decoded: drawn plus the last round's remainder after the n-th hit, the
     cost), hits, discarded (by reason), from_neighbourhoods (hits found there). Fewer than n rows
     when ``max_draws`` decodes (default 200 n, at least 10,000) were not enough; ``filters`` (a function mol ->
