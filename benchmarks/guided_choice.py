@@ -12,6 +12,7 @@ setting with the most hits per 1,000 decoded (mean over conditions) among those 
 the best mean FCD. Writes benchmarks/results/guided_choice_<model>.json and .md.
 """
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -49,7 +50,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--hits", type=int, default=100)
+    ap.add_argument("--table-only", action="store_true", help="rewrite the .md from the .json")
     a = ap.parse_args()
+    if a.table_only:
+        out = Path(__file__).resolve().parent / "results" / f"guided_choice_{a.model}"
+        out.with_suffix(".md").write_text(markdown(json.loads(out.with_suffix(".json").read_text())))
+        return
     vae = MolVAE.load(a.model)
     val = [m for m in map(chem.to_mol, validation_smiles(skip=100_000)) if m]
     rows = []
@@ -69,16 +75,23 @@ def main() -> None:
             print(rows[-1], flush=True)
     res = {"model": a.model, "hits": a.hits, "reference": f"validation ({ROWS:,} training-file molecules)",
            "rows": rows, "chosen": choose(rows), **record({a.model: vae})}
-    lines = [f"# Guided sampling settings chosen on validation ({a.model}, {a.hits} hits a run)", "",
+    save(f"guided_choice_{a.model}", res, markdown(res))
+
+
+def markdown(res: dict) -> str:
+    lines = [f"# Guided sampling settings chosen on validation ({res['model']}, {res['hits']} hits a run)", "",
              "| condition | oversample | local scale | hits / 1,000 decoded | FCD vs validation molecules meeting it |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['condition']} | {r['oversample']} | {r['local_scale']} | {r['hits_per_1000']} | {r['fcd']} |"
-              for r in rows]
+              for r in res["rows"]]
+    lines += ["", "Means over the three conditions:", "", "| oversample | local scale | mean hits / 1,000 decoded |"
+              " mean FCD |", "|---|---|---|---|"]
+    lines += [f"| {k.split(',')[0]} | {k.split(',')[1]} | {h} | {f} |" for k, (h, f) in res["chosen"]["means"].items()]
     c = res["chosen"]
     lines += ["", f"Chosen (most hits per 1,000 decoded within {FCD_SLACK - 1:.0%} of the best mean FCD):"
               f" oversample {c['oversample']}, local scale {c['local_scale']} (mean {c['mean_hits_per_1000']} hits"
               f" per 1,000 decoded, mean FCD {c['mean_fcd']}).", "", markdown_line(res)]
-    save(f"guided_choice_{a.model}", res, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
