@@ -48,7 +48,7 @@ RUNS = {  # name -> flags: fine-tuning stage 1 at three KL weights, and the same
     "scratch_beta0.1": ["--beta", "0.1", "--dec-layers", "3", "--dec-hidden", "512",
                         "--latent-dim", "64"],
 }
-BROAD = "training/broad/weights"
+BROAD = "training/broad/weights"  # the kept weights of their day (git history); 8-bit ones need packed.py unpack first
 RUNS2 = {  # the second pilot: from the campaign's kept weights, its recipe (batch 256) against lower KL weights and lr
     "broad_beta0.05": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.05"],
     "broad_beta0.02": ["--init-from", BROAD, "--batch-size", "256", "--beta", "0.02"],
