@@ -254,3 +254,51 @@ def test_campaign_weights_kept_in_8_bits_unpack_to_the_same_model(tmp_path, tiny
         assert (w - v).abs().max() <= tol, k
     smiles = ["CCOc1ccccc1", "CC(=O)Nc1ccc(O)cc1"]
     assert a.reconstruct(smiles)["reconstruction"].tolist() == b.reconstruct(smiles)["reconstruction"].tolist()
+
+
+def test_a_split_column_fixes_the_validation_rows(tmp_path, train_smiles):
+    from molvae.train import data
+    from molvae.train.prepare import prepare
+
+    rows = train_smiles[:120]
+    split = ["valid" if i % 10 == 3 else "train" for i in range(len(rows))]
+    split[13] = " Valid "  # case and spaces are forgiven
+    p = tmp_path / "split.csv"
+    p.write_text("SMILES,split\n" + "".join(f"{s},{w}\n" for s, w in zip(rows + ["C1CC"], split + ["valid"])))
+    vocab, ts = prepare(p, tmp_path / "prep", log=lambda m: None)
+    assert ts.skipped == {"parse error": 1} and len(ts) == 120
+    val, trn = data.carve(ts, seed=5, val_fraction=0.5, val_max=1000)
+    assert val.tolist() == [i for i in range(120) if i % 10 == 3]  # file order, the fraction ignored
+    assert sorted(val.tolist() + trn.tolist()) == list(range(120))
+    assert data.carve(ts, 5, 0.5, 4)[0].tolist() == [3, 13, 23, 33] and len(data.carve(ts, 5, 0.5, 4)[1]) == 108
+    again, _ = data.TokenizedSet.load(tmp_path / "prep" / "prepared")
+    assert (again.valid == ts.valid).all()
+    logs = []
+    train(TrainConfig(data=str(p), out=str(tmp_path / "run"), epochs=1, batch_size=32, emb_dim=8, dec_hidden=32,
+                      enc_hidden=16, latent_dim=4, recon_eval=0), log=logs.append)
+    assert any(l.startswith("108 training and 12 validation molecules (the split column)") for l in logs)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("SMILES,split\nCCO,train\nCCN,test\nCCC,valid\n")
+    with pytest.raises(TrainError, match="split column of .* holds 'test'"):
+        prepare(bad, tmp_path / "prep2", log=lambda m: None)
+    bad.write_text("SMILES,split\nCCO,train\nCCN,train\n")
+    with pytest.raises(TrainError, match="needs both train and valid rows"):
+        prepare(bad, tmp_path / "prep3", log=lambda m: None)
+
+
+def test_the_neutral_broad_file_keeps_the_validation_rows_molvae_train_carved():
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    from molvae.train import data
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from make_neutral import neutral, validation_rows
+
+    for n in (50, 306322):
+        ts = data.TokenizedSet(np.zeros((n, 2), np.int16), np.ones(n, np.int16), np.zeros(n, np.uint64), {})
+        assert validation_rows(n).tolist() == data.carve(ts, 0, 0.02, 2000)[0].tolist()
+    assert neutral("C[NH3+]") == "CN" and neutral("CC(=O)[O-]") == "CC(=O)O"
+    assert neutral("C[N+](=O)[O-]") == "C[N+](=O)[O-]" and neutral("C[N+](C)(C)C") == "C[N+](C)(C)C"
+    assert neutral("not a molecule") == ""

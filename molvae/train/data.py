@@ -22,6 +22,7 @@ class TokenizedSet:
     hashes: np.ndarray    # (N,) uint64
     skipped: dict         # reason -> count
     props: np.ndarray | None = None  # (N, K) float32 property labels, NaN where missing
+    valid: np.ndarray | None = None  # (N,) bool: the data file's `split` column said "valid" (see carve)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -38,6 +39,8 @@ class TokenizedSet:
             np.save(tmp / "hashes.npy", self.hashes)
             if self.props is not None:
                 np.save(tmp / "props.npy", self.props)
+            if self.valid is not None:
+                np.save(tmp / "valid.npy", self.valid)
             (tmp / "meta.json").write_text(json.dumps({"vocab": list(vocab_tokens), "source_sha256": source_sha256,
                                                        "skipped": self.skipped, "rows": len(self),
                                                        "settings": settings or {}}))
@@ -53,14 +56,16 @@ class TokenizedSet:
                  np.load(path / "hashes.npy", allow_pickle=False), meta["skipped"])
         if (path / "props.npy").exists():
             ts.props = np.load(path / "props.npy", allow_pickle=False)
+        if (path / "valid.npy").exists():
+            ts.valid = np.load(path / "valid.npy", allow_pickle=False)
         return ts, meta
 
 
 def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None = None,
-             props: np.ndarray | None = None) -> TokenizedSet:
+             props: np.ndarray | None = None, valid: np.ndarray | None = None) -> TokenizedSet:
     """Encode each SMILES; rows that fail are counted by reason and left out of the training set.
     Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms;
-    `props` (one row per SMILES) stays aligned with the rows kept."""
+    `props` and `valid` (one row per SMILES) stay aligned with the rows kept."""
     from ..chem import mol as chem
     from ..model import tokens
 
@@ -80,7 +85,20 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
         keep.append(i)
     return TokenizedSet(ids[: len(keep)].copy(), np.array(lengths, dtype=np.int16),
                         chem.smiles_hashes([smiles[i] for i in keep]), skipped,
-                        None if props is None else np.asarray(props, dtype=np.float32)[keep])
+                        None if props is None else np.asarray(props, dtype=np.float32)[keep],
+                        None if valid is None else np.asarray(valid, dtype=bool)[keep])
+
+
+def carve(ts: TokenizedSet, seed: int, val_fraction: float, val_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """(validation rows, training rows). With a `split` column in the data file, its "valid" rows in file
+    order (at most val_max of them scored; any beyond are not trained on either); otherwise a seeded random
+    min(val_max, val_fraction * N) rows."""
+    if ts.valid is not None:
+        val = np.flatnonzero(ts.valid)
+        return val[:val_max], np.flatnonzero(~ts.valid)
+    perm = np.random.default_rng(seed).permutation(len(ts))
+    n_val = min(val_max, int(len(ts) * val_fraction))
+    return perm[:n_val], perm[n_val:]
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,

@@ -74,7 +74,8 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     labels for a property head: a column of the data file (numbers; empty or non-numeric cells are missing
     values) or a property molvae computes (see molvae.chem.properties). With a `vocab` (a model's), the data may
     only use its tokens, unless `extend` appends the ones it lacks (see Vocab.extended). `standardize`
-    (parent, parent+tautomer) standardizes every molecule first (molvae.chem.standardize).
+    (parent, parent+tautomer) standardizes every molecule first (molvae.chem.standardize). A `split` column
+    (train / valid) fixes the validation rows (see data.carve).
     """
     prepared, sha = Path(out) / "prepared", file_sha256(data_path)
     settings = _settings(smiles_column, max_len, properties, extend, standardize)
@@ -96,13 +97,14 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     canon = [c if s is not None else smi for (c, s, _, _), smi in zip(encoded, smiles)]
     selfies = [s for _, s, _, _ in encoded]
     props = _labels(table, properties, cols, computed, encoded) if properties else None
+    valid = _valid(table, data_path) if "split" in table.columns else None
     del table
     good = [s for s in selfies if s]
     if not good:
         raise TrainError(f"no usable molecules in {data_path}")
     vocab = Vocab.build(good, max_len or None) if vocab is None else _fit_vocab(vocab, good, max_len, extend,
                                                                                 data_path, log)
-    ts = data.tokenize(canon, vocab, selfies, props)  # counts the reason for every row it leaves out
+    ts = data.tokenize(canon, vocab, selfies, props, valid)  # counts the reason for every row it leaves out
     if len(ts) == 0:
         raise TrainError(f"no usable molecules in {data_path}")
     if properties:
@@ -143,6 +145,18 @@ def _labels(table, properties, cols, computed, encoded) -> np.ndarray:
             props[:, j] = [r[3][k] for r in encoded]
     props[~np.isfinite(props)] = np.nan
     return props
+
+
+def _valid(table, data_path) -> np.ndarray:
+    """The `split` column as a mask of validation rows: "valid" (or "validation", "val") or "train", any case."""
+    words = table["split"].fillna("").astype(str).str.strip().str.lower()
+    bad = sorted(set(words) - {"train", "valid", "validation", "val"})
+    if bad:
+        raise TrainError(f"the split column of {data_path} holds {bad[0]!r}: each row must say train or valid")
+    valid = words.isin(["valid", "validation", "val"]).to_numpy()
+    if not valid.any() or valid.all():
+        raise TrainError(f"the split column of {data_path} needs both train and valid rows")
+    return valid
 
 
 def _check_labels(ts: data.TokenizedSet, properties, log) -> None:

@@ -199,11 +199,10 @@ class Trainer:
         skipped = sum(ts.skipped.values())
         if skipped:
             log(f"skipped {skipped} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(ts.skipped.items())))
-        perm = np.random.default_rng(cfg.seed).permutation(len(ts))
-        n_val = min(cfg.val_max, int(len(ts) * cfg.val_fraction))
-        self.val_rows, self.trn_rows = perm[:n_val], perm[n_val:]
+        self.val_rows, self.trn_rows = data.carve(ts, cfg.seed, cfg.val_fraction, cfg.val_max)
         self.vocab, self.ts = vocab, ts
-        log(f"{len(self.trn_rows)} training and {len(self.val_rows)} validation molecules; vocabulary"
+        log(f"{len(self.trn_rows)} training and {len(self.val_rows)} validation molecules"
+            f"{' (the split column)' if ts.valid is not None else ''}; vocabulary"
             f" {len(vocab)} tokens, at most {vocab.max_len - 1} tokens a molecule; {dist.world} process(es) on"
             f" {dist.device}")
 
