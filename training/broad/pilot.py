@@ -68,12 +68,11 @@ PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD), "pilot3": (RUNS3, B
 def split(data: str, prepared_in: Path):
     """The full file prepared as the campaign's `molvae train` prepares it (stage 1's vocabulary, the recipe's
     property labels; reused by the campaign when prepared_in is its --out), and its (validation, training)
-    rows as molvae train carves them (molvae/train.py: Trainer._load_data)."""
+    rows as molvae train carves them (molvae.train.data.carve)."""
     _, vocab, _ = checkpoint.load_model(ROOT / STAGE1)
     vocab, ts = prepare(data, prepared_in, None, vocab, 0, 2, print, PROPERTIES, extend=True)
-    perm = np.random.default_rng(0).permutation(len(ts))
-    n_val = min(2000, int(len(ts) * 0.02))
-    return vocab, ts, perm[:n_val], perm[n_val:]
+    val, trn = train_data.carve(ts, 0, 0.02, 2000)
+    return vocab, ts, val, trn
 
 
 def smiles_of(vocab, ts, rows: np.ndarray) -> list[str]:

@@ -3,17 +3,27 @@
 # The run lives outside the repository ($MOLVAE_CAMPAIGN, default /work/campaign/broad) and is resumed when a
 # checkpoint is there. THREADS (default 1) is the number of torch threads: 2 is about twice as fast on an
 # otherwise idle 2-core machine, 1 keeps its speed when other work shares the cores (benchmarks/train_speed.py).
-# On a fresh machine with no run yet, it starts from the kept weights (training/broad/weights), unpacked first
-# when they are kept in 8 bits (training/broad/packed.py).
+# A new run starts from MOLVAE_INIT (a model or checkpoint directory) when given; otherwise from the kept
+# weights (training/broad/weights), unpacked first when they are kept in 8 bits (training/broad/packed.py).
+# Since run 6 the data is the broad file with neutral copies of its charged training molecules
+# (data/make_neutral.py; built here when missing, about 7 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${MOLVAE_CAMPAIGN:-/work/campaign/broad}
+data=data/zinc_moses_100k_neutral.csv.gz
+if [ ! -f "$data" ]; then
+    [ -f data/zinc_moses_100k.csv.gz ] || python data/make_broad.py --moses data/moses_train_300k.csv.gz \
+        --moses-rows 100000 -o data/zinc_moses_100k.csv.gz
+    python data/make_neutral.py
+fi
 start=()
 if [ -f "$out/checkpoint/train_state.json" ]; then
     start=(--resume)
+elif [ -n "${MOLVAE_INIT:-}" ]; then
+    start=(--init-from "$MOLVAE_INIT")
 elif [ -f training/broad/weights/model.int8.safetensors ]; then
     python training/broad/packed.py unpack training/broad/weights "$out.start"
     start=(--init-from "$out.start")
 fi
-exec molvae train --config training/broad/campaign.toml --data data/zinc_moses_100k.csv.gz --out "$out" \
+exec molvae train --config training/broad/campaign.toml --data "$data" --out "$out" \
     --max-minutes "${1:-150}" --threads "${THREADS:-1}" "${start[@]}"
