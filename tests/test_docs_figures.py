@@ -79,3 +79,18 @@ def test_decoding_sweep_takes_the_lowest_fcd_at_a_default_cost():
     c = decoding_sweep.choose(rows)
     assert c["relaxed"] and c["rerank"] == 1 and c["latent_scale"] == 1.0
     assert "relaxed, rerank 1" in decoding_sweep.label(c)
+
+
+def test_retrain_choice_takes_the_best_mean_on_the_tuning_tasks_preferring_fewer_rounds():
+    import retrain_choice
+
+    def row(k, task, auc):
+        return dict(interval=k, task=task, auc=auc, seconds=1.0)
+
+    rows = [row(250, "zaleplon_mpo", 0.56), row(250, "perindopril_mpo", 0.58),   # mean 0.570, the best
+            row(500, "zaleplon_mpo", 0.55), row(500, "perindopril_mpo", 0.586),  # mean 0.568: within 0.005
+            row(1000, "zaleplon_mpo", 0.60)]                                     # one task only: no candidate
+    c = retrain_choice.choose(rows)
+    assert c["interval"] == 500 and c["means"] == {"250": 0.57, "500": 0.568}
+    rows[2]["auc"] = 0.53  # mean 0.558: more than 0.005 behind
+    assert retrain_choice.choose(rows)["interval"] == 250
