@@ -471,8 +471,8 @@ def test_retraining_runs_inside_a_search_and_bad_options_are_refused(tiny_model)
 def test_auto_runs_gradient_with_retraining_or_bo_from_a_start(tiny_model):
     vae = MolVAE.load(tiny_model)
     s = optimize(vae, "qed", 12, batch_size=6, seed=0).summary
-    assert (s["method"], s["method_requested"], s["retrain_every"]) == ("gradient", "auto", 500)
-    assert s["retrain_rounds"] == 0 and s["calls"] == 12  # no round is due before 500 calls
+    assert (s["method"], s["method_requested"], s["retrain_every"]) == ("gradient", "auto", 250)
+    assert s["retrain_rounds"] == 0 and s["calls"] == 12  # no round is due before 250 calls
     s = optimize(vae, "qed", 6, batch_size=3, seed=0, start="CCOc1ccccc1").summary
     assert (s["method"], s["method_requested"]) == ("bo", "auto") and "retrain_every" not in s
     s = optimize(MolVAE.load(tiny_model, int8=True), "qed", 6, batch_size=3, seed=0).summary

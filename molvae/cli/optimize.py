@@ -91,7 +91,7 @@ def register(sub) -> None:
     p.add_argument("--budget", type=positive("--budget"), required=True,
                    help="distinct molecules the objective may score (repeats are free)")
     p.add_argument("--method", choices=["auto", "bo", "gradient", "random"], default="auto",
-                   help="auto (default): gradient with --retrain-every 500, or bo with --start;"
+                   help="auto (default): gradient with --retrain-every 250, or bo with --start;"
                         " see docs/optimization.md")
     p.add_argument("--start", default=None, help="start molecule (SMILES): search around it")
     p.add_argument("--similarity-min", type=unit_interval("--similarity-min"), default=None,
@@ -102,7 +102,7 @@ def register(sub) -> None:
     p.add_argument("--retrain-every", type=positive("--retrain-every"), default=0, metavar="N",
                    help="fine-tune (a copy of) the model on the molecules scored so far, weighted by rank, every N"
                         " calls, and carry on in its new latent space (weighted retraining; bo and gradient;"
-                        " default: 500 with --method auto without --start, otherwise never)")
+                        " default: 250 with --method auto without --start, otherwise never)")
     p.add_argument("-o", "--output", required=True, help="call log (.csv, .tsv, .parquet): one row per oracle call")
     p.add_argument("--summary", default=None,
                    help="also write the run summary as JSON (best score and molecule, the 10 best, top-10 AUC, time)")

@@ -13,7 +13,7 @@ Datasets and Benchmarks): the budget is the number of distinct valid molecules s
   (``stopped = "stalled"``); the top-10 AUC then extends the last value to the budget, as PMO does.
 
 Methods (z lives in the model's latent space, prior N(0, I)); ``auto``, the default, runs ``gradient`` with
-weighted retraining every 500 calls (:mod:`molvae.optimize.retrain`), or ``bo`` when there is a start
+weighted retraining every 250 calls (:mod:`molvae.optimize.retrain`), or ``bo`` when there is a start
 molecule (:func:`molvae.optimize.run.resolve`):
 
 ``random``

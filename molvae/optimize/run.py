@@ -24,7 +24,7 @@ def prior_sampling(search: Search, max_stall: int = 20) -> str:
 
 
 METHODS = {"bo": bo, "gradient": gradient, "random": prior_sampling}
-AUTO_RETRAIN_EVERY = 500  # auto's fine-tuning interval: PMO's 20 tasks at 10,000 calls (benchmarks/results/pmo.md)
+AUTO_RETRAIN_EVERY = 250  # auto's fine-tuning interval, chosen on PMO's tuning tasks (benchmarks/results/retrain_choice.md)
 
 
 def resolve(method: str, start=None, retrain_every: int = 0, can_finetune: bool = True) -> tuple[str, int]:
