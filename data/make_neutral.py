@@ -4,7 +4,7 @@
 
 ZINC 250k stores molecules as protonated at pH 7 (amines as [NH+], [NH2+], [NH3+]; acids as carboxylates);
 ChEMBL exports, vendor catalogues and drug lists hold the neutral forms. A model trained only on the stored forms
-reads the neutral ones worse (training/broad/neutral.md). This file adds, for every training molecule that RDKit's
+reads the neutral ones worse (training/broad/choose6.md). This file adds, for every training molecule that RDKit's
 Uncharger changes, the neutral form as a further training row.
 
 Written with a `split` column (molvae train honours it, see docs/training.md): the validation rows are the ones
@@ -20,30 +20,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from molvae import chem
+from molvae.train.data import random_split
 
 HERE = Path(__file__).parent
 
 
-def neutral(smiles: str) -> str:
-    """The canonical SMILES of the neutral form (RDKit's Uncharger), or "" when RDKit cannot read it."""
-    RDLogger.DisableLog("rdApp.*")
-    mol = Chem.MolFromSmiles(smiles)
+def forms(smiles: str) -> tuple[str, str]:
+    """(canonical SMILES, canonical SMILES of the neutral form by RDKit's Uncharger); ("", "") when RDKit cannot
+    read it. One parse for both."""
+    mol = chem.to_mol(smiles)
     if mol is None:
-        return ""
-    return Chem.MolToSmiles(rdMolStandardize.Uncharger().uncharge(mol))
+        return "", ""
+    return chem.mol_to_smiles(mol), chem.mol_to_smiles(rdMolStandardize.Uncharger().uncharge(mol))
 
 
-def canonical(smiles: str) -> str:
-    RDLogger.DisableLog("rdApp.*")
-    mol = Chem.MolFromSmiles(smiles)
-    return Chem.MolToSmiles(mol) if mol is not None else ""
+def neutral(smiles: str) -> str:
+    return forms(smiles)[1]
 
 
-def validation_rows(n: int, seed: int = 0, fraction: float = 0.02, most: int = 2000) -> np.ndarray:
-    """The rows `molvae train` carves for validation from an n-row file with no unusable rows (data.carve)."""
-    return np.random.default_rng(seed).permutation(n)[: min(most, int(n * fraction))]
+def validation_rows(n: int) -> np.ndarray:
+    """The rows `molvae train` carves for validation from an n-row file with no unusable rows, at the campaign's
+    settings (seed 0, 2%, at most 2,000)."""
+    return random_split(n, 0, 0.02, 2000)[0]
 
 
 def main() -> None:
@@ -58,17 +59,15 @@ def main() -> None:
     held_files = ["zinc250k_test.csv.gz", "moses_test.csv.gz", "moses_test_scaffolds.csv.gz"]
     held_raw = [s for f in held_files for s in pd.read_csv(HERE / f, usecols=["SMILES"])["SMILES"].astype(str)]
     with mp.Pool() as pool:
-        canon = pool.map(canonical, rows, chunksize=2000)
-        neut = pool.map(neutral, rows, chunksize=2000)
-        held = set(pool.map(canonical, held_raw, chunksize=2000))
-        held |= set(pool.map(neutral, [s for s in held_raw if "+" in s or "-" in s], chunksize=2000))
-    if canon != rows:
+        canon, neut = zip(*pool.map(forms, rows, chunksize=2000))
+        held = {f for pair in pool.map(forms, held_raw, chunksize=2000) for f in pair if f}
+    if list(canon) != rows:
         raise SystemExit(f"{a.data} is not canonical SMILES (write it with data/make_broad.py)")
     val = validation_rows(len(rows))
     is_val = np.zeros(len(rows), dtype=bool)
     is_val[val] = True
     in_file = set(rows)
-    banned = held | {neut[i] for i in val} | {canonical(s) for s in DRUGS.values()}
+    banned = held | {neut[i] for i in val} | {chem.canonical(s) for s in DRUGS.values()}
     copies, seen = [], set()
     removed = {"in the file": 0, "validation, held out or a drug": 0, "duplicate": 0}
     for i in np.flatnonzero(~is_val):

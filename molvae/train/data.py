@@ -96,8 +96,13 @@ def carve(ts: TokenizedSet, seed: int, val_fraction: float, val_max: int) -> tup
     if ts.valid is not None:
         val = np.flatnonzero(ts.valid)
         return val[:val_max], np.flatnonzero(~ts.valid)
-    perm = np.random.default_rng(seed).permutation(len(ts))
-    n_val = min(val_max, int(len(ts) * val_fraction))
+    return random_split(len(ts), seed, val_fraction, val_max)
+
+
+def random_split(n: int, seed: int, val_fraction: float, val_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random (validation, training) split of n rows: min(val_max, val_fraction * n) validation rows."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = min(val_max, int(n * val_fraction))
     return perm[:n_val], perm[n_val:]
 
 

@@ -84,6 +84,7 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
         log(f"prepared data from {prepared}")
         return reused
     table, col = tables.read_table(data_path, smiles_column)
+    valid = _valid(table, data_path) if "split" in table.columns else None  # checked before the long encoding
     smiles = ["" if v is None else str(v) for v in table[col].tolist()]
     if standardize != "off":
         log(f"standardizing {len(smiles)} molecules ({standardize})")
@@ -97,7 +98,6 @@ def prepare(data_path, out, smiles_column: str | None = None, vocab: Vocab | Non
     canon = [c if s is not None else smi for (c, s, _, _), smi in zip(encoded, smiles)]
     selfies = [s for _, s, _, _ in encoded]
     props = _labels(table, properties, cols, computed, encoded) if properties else None
-    valid = _valid(table, data_path) if "split" in table.columns else None
     del table
     good = [s for s in selfies if s]
     if not good:

@@ -20,9 +20,9 @@ from provenance import markdown_line, record  # noqa: E402  (pilot.py puts bench
 def neutral_forms(smiles: list[str]) -> list[str]:
     """The neutral forms (data/make_neutral.py) of the molecules that neutralizing changes."""
     sys.path.insert(0, str(ROOT / "data"))
-    from make_neutral import canonical, neutral
+    from make_neutral import forms
 
-    return [n for s in smiles if (n := neutral(s)) and n != canonical(s)]
+    return [n for c, n in map(forms, smiles) if n and n != c]
 
 
 def main() -> None:
