@@ -94,3 +94,15 @@ def test_retrain_choice_takes_the_best_mean_on_the_tuning_tasks_preferring_fewer
     assert c["interval"] == 500 and c["means"] == {"250": 0.57, "500": 0.568}
     rows[2]["auc"] = 0.53  # mean 0.558: more than 0.005 behind
     assert retrain_choice.choose(rows)["interval"] == 250
+
+
+def test_the_broad_weights_are_chosen_on_stored_and_neutral_forms_together():
+    sys.path.insert(0, str(ROOT / "training" / "broad"))
+    import choose
+
+    rows = {"a": {"heldout_recon_exact": 0.878, "neutral_recon_exact": 0.582},   # (439 + 249.1) / 928 = 0.741
+            "b": {"heldout_recon_exact": 0.866, "neutral_recon_exact": 0.773}}   # (433 + 330.8) / 928 = 0.823
+    assert choose.choose(rows, 500, 428) == "b"
+    assert abs(choose.both(rows["a"], 500, 428) - (0.878 * 500 + 0.582 * 428) / 928) < 1e-12
+    rows["a"]["neutral_recon_exact"] = 0.773  # the same neutral forms: the stored forms decide
+    assert choose.choose(rows, 500, 428) == "a"
