@@ -139,7 +139,8 @@ JTVAE_TOP3 = (5.30, 4.93, 4.49)  # JT-VAE (Jin et al. 2018), plogp_norm of its t
 # 800 lowest-plogp ZINC test molecules, 80 gradient steps on its property predictor per start
 JTVAE_CONSTRAINED = {0.4: (0.84, 1.45, 0.836), 0.6: (0.21, 0.71, 0.464)}
 
-_MODEL = None   # the --model of this run (None: the bundled default)
+BASE_MODEL = "moses"  # the model of the runs whose file names carry no @MODEL (the bundled MOSES model)
+_MODEL = BASE_MODEL  # the --model of this run
 _VAES = {}      # loaded models, by name or path
 
 
@@ -166,7 +167,7 @@ def _method_vae(spec: str):
 
 
 def _model_label(spec: str) -> str:
-    return spec.partition("@")[2] or _MODEL or "default"
+    return spec.partition("@")[2] or _MODEL
 
 
 def file_spec(spec: str) -> str:
@@ -511,7 +512,9 @@ def main(argv=None) -> int:
                     help="comma-separated METHOD or METHOD@MODEL (MODEL: a bundled name such as fast, or a path)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--budget", type=int, default=10000)
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default=BASE_MODEL,
+                    help=f"the model of methods without @MODEL (default {BASE_MODEL}, whose runs' file names carry"
+                         " no @MODEL; any other model is written into the file names as @MODEL)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel runs (one torch thread each)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ap.add_argument("--table-only", action="store_true")
@@ -522,7 +525,7 @@ def main(argv=None) -> int:
     ap.add_argument("--start-budget", type=int, default=100)
     ap.add_argument("--deltas", default="0.4,0.6")
     args = ap.parse_args(argv)
-    methods = [m for m in args.methods.split(",") if m]
+    methods = [m if "@" in m or args.model == BASE_MODEL else f"{m}@{args.model}" for m in args.methods.split(",") if m]
     seeds = [int(s) for s in args.seeds.split(",") if s]
     if args.plogp:
         out_dir = RESULTS / "pmo_plogp"

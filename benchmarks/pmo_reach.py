@@ -1,5 +1,5 @@
-"""Where the model, not the search, limits a PMO task: can the default model produce each task's target
-molecule at all?
+"""Where the model, not the search, limits a PMO task: can a model (the bundled MOSES model unless told)
+produce each task's target molecule at all?
 
 For every molecule a PMO similarity or rediscovery term points at (molvae.objectives.tasks), its molecular weight (MOSES
 keeps 250-350 Da), whether the model can encode it (and why not), whether mu decodes back to it (stereo
@@ -7,7 +7,7 @@ removed where the model has no stereo tokens), whether inversion (MolVAE.invert)
 it, and the best score molvae's runs reached on the task (benchmarks/results/pmo/, 10,000 calls, any method and
 seed; 1.0 for a rediscovery task means the target was found).
 
-    python benchmarks/pmo_reach.py [--model default] [--name pmo_reach]
+    python benchmarks/pmo_reach.py [--model moses] [--name pmo_reach]
 
 Writes benchmarks/results/NAME.json and .md.
 """
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pmo import file_spec  # noqa: E402
+from pmo import BASE_MODEL, file_spec  # noqa: E402
 from provenance import markdown_line, record  # noqa: E402
 
 from rdkit.Chem import Descriptors  # noqa: E402
@@ -45,14 +45,14 @@ def best_found(task: str, model: str) -> float | None:
     name = task.split(" ")[0]
     runs = glob.glob(str(ROOT / "benchmarks" / "results" / "pmo" / f"{name}__*__b10000__s*.json"))
     label = file_spec(model)
-    ours = [p for p in runs if (Path(p).name.split("__")[1].partition("@")[2] or "default") == label]
+    ours = [p for p in runs if (Path(p).name.split("__")[1].partition("@")[2] or BASE_MODEL) == label]
     tops = [json.loads(Path(p).read_text())["top10"][0][1] for p in ours]
     return max(tops) if tops else None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="default")
+    ap.add_argument("--model", default=BASE_MODEL)
     ap.add_argument("--name", default="pmo_reach", help="results file name (benchmarks/results/NAME.json, .md)")
     args = ap.parse_args()
     vae = MolVAE.load(args.model)

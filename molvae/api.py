@@ -18,7 +18,7 @@ from .model.vae import VAE, is_quantized
 from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
 from .errors import MolvaeError
 
-BUNDLED = Path(__file__).parent / "models" / "default"
+BUNDLED = checkpoint.bundled_dir("default")
 
 
 @dataclass
@@ -44,7 +44,8 @@ class MolVAE:
     @classmethod
     def load(cls, path=None, device: str = "cpu", int8: bool = False, batch_size: int = 512) -> "MolVAE":
         """The bundled model when path is None, else a model directory, a training output directory, or a
-        bundled model's name (`molvae.model.checkpoint.bundled_models()`: `default`, and `fast`, the smaller decoder).
+        bundled model's name (`molvae.model.checkpoint.bundled_models()`: `default`, the one loaded with no path;
+        `moses`, trained on MOSES; `fast`, its smaller decoder).
 
         device: cpu (default), cuda, mps or auto (CUDA, then MPS, then CPU). Sampling with a seed is
         reproducible on a given device; CPU and GPU draw different random numbers.

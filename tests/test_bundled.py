@@ -36,7 +36,7 @@ def test_the_bundled_cards_count_the_dimensions_above_the_free_bits_floor_that_e
     from molvae.model import active_units, dims_above_floor, kl_per_dim
 
     smiles = moses_head(500, "moses_test.csv.gz")
-    for name in ("default", "fast"):
+    for name in ("moses", "fast"):
         vae = MolVAE.load(name)
         mu, logvar = (torch.from_numpy(a) for a in vae.encode(smiles, return_logvar=True))
         card = json.loads((vae.path / "model.json").read_text())["metrics"]
@@ -70,7 +70,8 @@ def test_a_missing_device_is_refused():
 def test_fast_bundled_model_is_found_by_name_and_samples_realistic_molecules(tmp_path, monkeypatch):
     from molvae.model import checkpoint
 
-    assert checkpoint.bundled_models() == ["default", "fast"]
+    assert checkpoint.bundled_models() == ["default", "fast", "moses"]
+    assert MolVAE.load().path == MolVAE.load("default").path == checkpoint.bundled_dir(checkpoint.DEFAULT_MODEL)
     monkeypatch.chdir(tmp_path)  # a bundled name resolves wherever the user is
     vae = MolVAE.load("fast")
     assert vae.path.name == "fast" and vae.model.cfg.dec_layers == 2 and vae.model.cfg.dec_hidden == 384

@@ -103,10 +103,10 @@ def test_a_wheel_carries_the_models_and_the_reference_statistics(tmp_path):
     for ref in ("moses_test", "moses_test_scaffolds"):
         for f in ("fcd.npz", "quantiles.npz", "counts.json.gz", "fps.npz"):
             assert f"molvae/reference/{ref}/{f}" in names
-    for model in ("default", "fast"):
+    for model in ("moses", "fast"):
         for f in ("model.json", "model.safetensors"):
             assert f"molvae/models/{model}/{f}" in names
-    assert "molvae/models/default/training_set.npy" in names  # fast shares it (model.json)
+    assert "molvae/models/moses/training_set.npy" in names  # fast shares it (model.json)
     assert "molvae/reference/moses_mcf.csv" in names and "molvae/cli/__init__.py" in names
     # installed from the wheel alone and run outside the repository, evaluate gives every metric
     site = tmp_path / "site"
@@ -127,7 +127,7 @@ def test_a_wheel_carries_the_models_and_the_reference_statistics(tmp_path):
         assert isinstance(res[k], float), k
     assert 0.5 < res["snn"] < 1 and res["fcd"] < 10
     shared = subprocess.run([sys.executable, "-c", "from molvae.model.checkpoint import load_training_set as l,"
-                             " BUNDLED_MODELS as b; print(len(l(b / 'fast')), (l(b / 'fast') == l(b / 'default')).all())"],
+                             " BUNDLED_MODELS as b; print(len(l(b / 'fast')), (l(b / 'fast') == l(b / 'moses')).all())"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert int(shared[0]) > 1_000_000 and shared[1] == "True"
 

@@ -105,11 +105,11 @@ def test_fit_prior_never_writes_into_the_installed_package(tmp_path, tiny_model,
 
 
 def test_a_copy_of_fast_carries_the_training_set_it_shares(tmp_path, tiny_csv):
-    """`fast` names `default`'s training_set.npy in its model.json; `fit-prior --out` copies the file itself, so the
+    """`fast` names `moses`'s training_set.npy in its model.json; `fit-prior --out` copies the file itself, so the
     copy still knows its training molecules wherever it is moved."""
     from molvae.model.checkpoint import load_training_set
 
     out = tmp_path / "fast_copy"
     assert main(["fit-prior", "--model", "fast", "--data", str(tiny_csv), "--components", "2", "--out", str(out)]) == 0
     assert (out / "training_set.npy").exists()
-    assert (load_training_set(out) == load_training_set(MolVAE.load("default").path)).all()
+    assert (load_training_set(out) == load_training_set(MolVAE.load("moses").path)).all()

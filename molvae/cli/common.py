@@ -86,8 +86,9 @@ def add_model(p, runtime: bool = True, batch: bool = True):
     """--model, and for commands that run the model --device, --int8 and (unless the command has its own)
     --batch-size."""
     p.add_argument("--model", default=None,
-                   help="model directory, or a bundled model's name: default (the default) or fast (smaller"
-                        " decoder: 1.5-2x faster sampling, lower reconstruction; see docs/models.md)")
+                   help="model directory, or a bundled model's name: default (the default; now moses), moses"
+                        " (trained on MOSES) or fast (its smaller decoder: 1.5-2x faster sampling, lower"
+                        " reconstruction); see docs/models.md")
     if not runtime:  # commands that only read the model's files
         return
     if batch:

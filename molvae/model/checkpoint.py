@@ -217,20 +217,27 @@ def load_training_set(model_dir) -> np.ndarray | None:
 
 
 BUNDLED_MODELS = Path(__file__).parent.parent / "models"
+DEFAULT_MODEL = "moses"  # the bundled model that `default` (and no model at all) names
 
 
 def bundled_models() -> list[str]:
-    """Names of the models that ship with molvae (molvae/models/NAME), usable wherever a model path is."""
-    return sorted(d.name for d in BUNDLED_MODELS.iterdir() if (d / "model.json").exists()) \
+    """Names usable wherever a model path is: `default` and the models that ship with molvae (molvae/models/NAME)."""
+    names = sorted(d.name for d in BUNDLED_MODELS.iterdir() if (d / "model.json").exists()) \
         if BUNDLED_MODELS.is_dir() else []
+    return ["default", *names] if DEFAULT_MODEL in names else names
+
+
+def bundled_dir(name: str) -> Path:
+    """The directory of a bundled model's name (`default` is DEFAULT_MODEL's)."""
+    return BUNDLED_MODELS / (DEFAULT_MODEL if name == "default" else name)
 
 
 def resolve_model_dir(path) -> Path:
     """Accept a model directory, a training output directory (uses its model/ or checkpoint/), .old, or the
-    name of a bundled model (`default`, `fast`) where no file or directory of that name exists."""
+    name of a bundled model (`default`, `fast`, `moses`) where no file or directory of that name exists."""
     p = Path(path)
     if not p.exists() and str(path) in bundled_models():
-        return BUNDLED_MODELS / str(path)
+        return bundled_dir(str(path))
     if not p.exists():
         known = ", ".join(bundled_models())
         raise ModelError(f"model not found: {p}" + (f" (bundled models: {known})" if known else ""))

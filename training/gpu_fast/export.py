@@ -24,9 +24,9 @@ from molvae.io.plots import training_curves  # noqa: E402
 run = Path(sys.argv[1])
 name = run.name if len(sys.argv) < 3 else sys.argv[2]
 model, vocab, meta = checkpoint.load_model(run / "checkpoint")
-hashes = np.load(ROOT / "molvae/models/default/training_set.npy")
+hashes = np.load(ROOT / "molvae/models/moses/training_set.npy")
 if len(hashes) != meta["provenance"]["data_rows_used"]:
-    sys.exit("the default model's training set does not have this run's row count")
+    sys.exit("the moses model's training set does not have this run's row count")
 prov = dict(meta["provenance"])
 log = (run / f"{name}.log").read_text()
 prov["command"] = (f"molvae train --config training/gpu_fast/{name}.toml --data data/moses_train_labelled.csv.gz"

@@ -5,8 +5,7 @@
 The checkpoint may be mid-epoch (a CPU session ends before an epoch does), so this writes what an epoch end
 would: weights and model.json from RUN_DIR/checkpoint, the model card (with training/zinc/card.md), and the
 training-set hashes for novelty checks: the molecules of its own training data (RUN_DIR/prepared) together with
-the 1,584,663 MOSES molecules the model it started from was trained on (molvae/models/default/training_set.npy;
-read from models/moses once default is the zinc model). The learned prior is fitted afterwards with
+the 1,584,663 MOSES molecules the model it started from was trained on (molvae/models/moses/training_set.npy). The learned prior is fitted afterwards with
 `molvae fit-prior` (see card.md).
 """
 import sys
@@ -22,9 +21,7 @@ from molvae.train import data  # noqa: E402
 run = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "training/zinc"
 model, vocab, meta = checkpoint.load_model(run / "checkpoint")
 ts, _ = data.TokenizedSet.load(run / "prepared")
-base = ROOT / "molvae/models/moses"  # the MOSES model it started from, once zinc has become default
-if not base.exists():
-    base = ROOT / "molvae/models/default"
+base = ROOT / "molvae/models/moses"  # the MOSES model it started from
 hashes = np.union1d(np.asarray(ts.hashes, dtype=np.uint64), checkpoint.load_training_set(base))
 prov = dict(meta["provenance"])
 prov["training_set_hashes"] = f"{len(ts.hashes)} molecules of {prov['data']} and the {base.name} model's training set"
