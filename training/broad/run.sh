@@ -3,6 +3,7 @@
 # The run lives outside the repository ($MOLVAE_CAMPAIGN, default /work/campaign/broad) and is resumed when a
 # checkpoint is there. THREADS (default 1) is the number of torch threads: 2 is about twice as fast on an
 # otherwise idle 2-core machine, 1 keeps its speed when other work shares the cores (benchmarks/train_speed.py).
+# LR, when set, overrides the config's Adam learning rate (run 7: 1e-5 after run 6's plateau at 3e-5).
 # A new run starts from MOLVAE_INIT (a model or checkpoint directory) when given; otherwise from the kept
 # weights (training/broad/weights), unpacked first when they are kept in 8 bits (training/broad/packed.py).
 # Since run 6 the data is the broad file with neutral copies of its charged training molecules
@@ -26,4 +27,4 @@ elif [ -f training/broad/weights/model.int8.safetensors ]; then
     start=(--init-from "$out.start")
 fi
 exec molvae train --config training/broad/campaign.toml --data "$data" --out "$out" \
-    --max-minutes "${1:-150}" --threads "${THREADS:-1}" "${start[@]}"
+    --max-minutes "${1:-150}" --threads "${THREADS:-1}" ${LR:+--lr "$LR"} "${start[@]}"
