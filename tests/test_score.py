@@ -141,7 +141,7 @@ def test_score_smiles_accepts_rdkit_mol_objects():
     assert df["qed"][0] == df["qed"][1]
 
 
-def test_a_model_can_share_a_siblings_training_set(tmp_path, tiny_model, train_smiles):
+def test_a_model_can_share_a_siblings_training_set_and_add_its_own(tmp_path, tiny_model, train_smiles):
     import json
     import shutil
 
@@ -158,6 +158,13 @@ def test_a_model_can_share_a_siblings_training_set(tmp_path, tiny_model, train_s
     pd.DataFrame({"smiles": [train_smiles[0], "CCCCCCCCCCCCCCCCCCO"]}).to_csv(src, index=False)
     score_file(src, tmp_path / "n_out.csv", model=str(tmp_path / "b"), workers=1, progress=False)
     assert list(pd.read_csv(tmp_path / "n_out.csv", dtype=str)["novel"]) == ["False", "True"]
+    from molvae.model.checkpoint import save_training_set
+
+    shutil.copytree(tmp_path / "b", tmp_path / "c")  # a new path: score_file keeps the models it loaded
+    save_training_set(tmp_path / "c", ["CCCCCCCCCCCCCCCCCCO"])  # its own molecules beside the sibling's: the union
+    assert len(load_training_set(tmp_path / "c")) == len(load_training_set(tmp_path / "a")) + 1
+    score_file(src, tmp_path / "c_out.csv", model=str(tmp_path / "c"), workers=1, progress=False)
+    assert list(pd.read_csv(tmp_path / "c_out.csv", dtype=str)["novel"]) == ["False", "False"]
     (tmp_path / "b" / "model.json").write_text(json.dumps({**meta, "training_set_shared_with": "../a"}))
     with pytest.raises(ModelError, match="sibling model"):
         load_training_set(tmp_path / "b")

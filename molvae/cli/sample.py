@@ -192,12 +192,11 @@ def cmd_fit_prior(args) -> int:
     if out is not None:
         import shutil
 
-        from ..model.checkpoint import TRAINING_SET, training_set_path
+        from ..model.checkpoint import load_training_set, save_training_set, training_set_paths
 
         shutil.copytree(vae.path, out, dirs_exist_ok=True)
-        shared = training_set_path(vae.path)
-        if shared.exists() and not (out / TRAINING_SET).exists():
-            shutil.copy2(shared, out / TRAINING_SET)  # a shared set travels with the copy
+        if any(p.parent != vae.path for p in training_set_paths(vae.path)):  # a shared set travels with the copy
+            save_training_set(out, hashes=load_training_set(vae.path))
     dest = out or vae.path
     prior.save(dest, fitted, record)
     report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"

@@ -188,25 +188,25 @@ def save_training_set(model_dir, canonical_smiles=None, hashes: np.ndarray | Non
         np.save(tmp, h, allow_pickle=False)
 
 
-def training_set_path(model_dir) -> Path:
-    """Where a model's training-set hashes are: its own training_set.npy, or, for models trained on the same
-    molecules, that of the sibling model named by `training_set_shared_with` in model.json (a bare name, so the
-    shared file stays inside the same models folder)."""
+def training_set_paths(model_dir) -> list[Path]:
+    """Where a model's training-set hashes are: its own training_set.npy, and that of the sibling model named by
+    `training_set_shared_with` in model.json (a bare name, so the shared file stays inside the same models
+    folder) for a model trained on that model's molecules too (`fast` on all of them, a fine-tuned model on its
+    own data after them). The training set is the union of the files that exist."""
     d = Path(model_dir)
-    if (d / TRAINING_SET).exists() or not (d / "model.json").exists():
-        return d / TRAINING_SET
+    own = [d / TRAINING_SET] if (d / TRAINING_SET).exists() else []
+    if not (d / "model.json").exists():
+        return own
     shared = read_meta(d)[1].get("training_set_shared_with")
     if shared is None:
-        return d / TRAINING_SET
+        return own
     if not isinstance(shared, str) or not shared or Path(shared).name != shared or shared in (".", ".."):
         raise ModelError(f"{d / 'model.json'}: training_set_shared_with must name a sibling model, got {shared!r}")
-    return d.parent / shared / TRAINING_SET
+    sibling = d.parent / shared / TRAINING_SET
+    return own + ([sibling] if sibling.exists() else [])
 
 
-def load_training_set(model_dir) -> np.ndarray | None:
-    p = training_set_path(model_dir)
-    if not p.exists():
-        return None
+def _read_hashes(p: Path) -> np.ndarray:
     try:
         h = np.load(p, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -214,6 +214,14 @@ def load_training_set(model_dir) -> np.ndarray | None:
     if h.dtype != np.uint64 or h.ndim != 1:
         raise ModelError(f"damaged {p}: expected a 1-d uint64 array")
     return h
+
+
+def load_training_set(model_dir) -> np.ndarray | None:
+    """The sorted hashes of a model's training molecules (training_set_paths), or None when it has none."""
+    sets = [_read_hashes(p) for p in training_set_paths(model_dir)]
+    if not sets:
+        return None
+    return sets[0] if len(sets) == 1 else np.union1d(*sets)
 
 
 BUNDLED_MODELS = Path(__file__).parent.parent / "models"
