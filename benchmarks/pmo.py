@@ -525,7 +525,8 @@ def main(argv=None) -> int:
     ap.add_argument("--start-budget", type=int, default=100)
     ap.add_argument("--deltas", default="0.4,0.6")
     args = ap.parse_args(argv)
-    methods = [m if "@" in m or args.model == BASE_MODEL else f"{m}@{args.model}" for m in args.methods.split(",") if m]
+    methods = [m if "@" in m or args.model == BASE_MODEL else f"{m}@{args.model}"
+               for m in args.methods.split(",") if m]
     seeds = [int(s) for s in args.seeds.split(",") if s]
     if args.plogp:
         out_dir = RESULTS / "pmo_plogp"

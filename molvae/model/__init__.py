@@ -13,8 +13,8 @@ EXPORTS = {
     "checkpoint": (
         "FORMAT", "FORMAT_VERSION", "ModelError", "SIZE_LIMITS", "MAX_PARAMETERS", "MAX_MODEL_JSON", "check_sizes",
         "existing_dir", "model_card", "save_model", "optimizer_to_tensors", "optimizer_from_tensors", "TRAINING_SET",
-        "save_training_set", "training_set_paths", "load_training_set", "BUNDLED_MODELS", "DEFAULT_MODEL", "bundled_models", "bundled_dir", "resolve_model_dir",
-        "read_meta", "load_model", "load_training_state",
+        "save_training_set", "training_set_paths", "load_training_set", "BUNDLED_MODELS", "DEFAULT_MODEL",
+        "bundled_models", "bundled_dir", "resolve_model_dir", "read_meta", "load_model", "load_training_state",
     ),
     "prior": ("PRIOR_WEIGHTS", "PRIOR_RECORD", "PriorError", "GaussianMixture", "fit_to_model"),
     "device": ("DEVICES", "pick_device", "bf16_autocast", "cpu_has_bf16"),
