@@ -109,7 +109,7 @@ def test_a_directory_of_the_same_name_wins_over_a_bundled_model(tmp_path, monkey
 def test_a_model_without_stereo_tokens_encodes_stereo_molecules_without_their_stereochemistry():
     """The MOSES-trained models have no stereo tokens: a stereo molecule is encoded flat and the output says
     so (stereo_removed); a charge the vocabulary lacks is still refused with its token."""
-    vae = MolVAE.load()
+    vae = MolVAE.load("moses")
     assert not vae.vocab.has_stereo
     df = vae.reconstruct(["C[C@H](N)C(=O)O", "F/C=C/F", "CC(N)C(=O)O", "C[NH3+]"])
     assert list(df["stereo_removed"]) == [True, True, False, False]

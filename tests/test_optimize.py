@@ -28,7 +28,7 @@ def _run(objective, budget, method, seed, batch_size=None, start=None, similarit
 def _model():
     from molvae.api import MolVAE
 
-    return MolVAE.load()
+    return MolVAE.load("moses")  # the model the PMO tables are run on
 
 
 @pytest.fixture(scope="module")

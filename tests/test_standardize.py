@@ -81,7 +81,7 @@ def test_score_standardized_fills_the_model_columns_for_every_salt(tmp_path, sal
 
 def test_score_without_standardizing_says_why_the_model_cannot_read_a_salt(tmp_path, salts_csv):
     out = tmp_path / "scored.csv"
-    assert main(["score", str(salts_csv), "-o", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["score", str(salts_csv), "-o", str(out), "--workers", "1", "--quiet", "--model", "moses"]) == 0
     df = _read(out).set_index("id")
     assert "standardized_smiles" not in df.columns
     assert df.loc["aspirin", "in_vocab"] == "False" and df.loc["aspirin", "vae_error"] == "unknown token [O-1]"

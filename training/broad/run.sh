@@ -3,7 +3,8 @@
 # The run lives outside the repository ($MOLVAE_CAMPAIGN, default /work/campaign/broad) and is resumed when a
 # checkpoint is there. THREADS (default 1) is the number of torch threads: 2 is about twice as fast on an
 # otherwise idle 2-core machine, 1 keeps its speed when other work shares the cores (benchmarks/train_speed.py).
-# LR, when set, overrides the config's Adam learning rate (run 7: 1e-5 after run 6's plateau at 3e-5).
+# LR, when set, overrides the config's Adam learning rate (run 7: 1e-5 after run 6's plateau at 3e-5). A resumed
+# run keeps its own settings (its config.json, the learning rate included), so LR is needed only to change it.
 # A new run starts from MOLVAE_INIT (a model or checkpoint directory) when given; otherwise from the kept
 # weights (training/broad/weights), unpacked first when they are kept in 8 bits (training/broad/packed.py).
 # Since run 6 the data is the broad file with neutral copies of its charged training molecules
@@ -17,14 +18,13 @@ if [ ! -f "$data" ]; then
         --moses-rows 100000 -o data/zinc_moses_100k.csv.gz
     python data/make_neutral.py
 fi
-start=()
+start=(--config training/broad/campaign.toml --data "$data")
 if [ -f "$out/checkpoint/train_state.json" ]; then
-    start=(--resume)
+    start=(--resume)  # without --config: the run's own config.json
 elif [ -n "${MOLVAE_INIT:-}" ]; then
-    start=(--init-from "$MOLVAE_INIT")
+    start+=(--init-from "$MOLVAE_INIT")
 elif [ -f training/broad/weights/model.int8.safetensors ]; then
     python training/broad/packed.py unpack training/broad/weights "$out.start"
-    start=(--init-from "$out.start")
+    start+=(--init-from "$out.start")
 fi
-exec molvae train --config training/broad/campaign.toml --data "$data" --out "$out" \
-    --max-minutes "${1:-150}" --threads "${THREADS:-1}" ${LR:+--lr "$LR"} "${start[@]}"
+exec molvae train --out "$out" --max-minutes "${1:-150}" --threads "${THREADS:-1}" ${LR:+--lr "$LR"} "${start[@]}"
