@@ -110,15 +110,15 @@ def main():
     from molvae.model.checkpoint import load_training_set
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--rounds", default="1,3,10", help="backtracking rounds to compare")
     ap.add_argument("--name", default="backtrack")
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
-    res = {"n": args.n, "model": args.model or "default", "rows": []}
-    prov = record({args.model or "default": vae})
+    res = {"n": args.n, "model": args.model, "rows": []}
+    prov = record({args.model: vae})
     z = vae.prior_sampler("learned")(args.n, vae._generator(0))
     selfies, _ = vae.decode_selfies(z, greedy=True)
     for relaxed, rounds in [(False, 0), (True, 0)] + [(True, int(r)) for r in args.rounds.split(",")]:

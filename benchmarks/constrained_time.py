@@ -1,5 +1,5 @@
 """How long a constrained optimization takes: the constrained run of docs/optimization.md (penalized logP from
-ibuprofen, which the default model does not reconstruct from mu, similarity floor 0.4, seed 3) at several budgets,
+ibuprofen, which the `moses` model does not reconstruct from mu, similarity floor 0.4, seed 3) at several budgets,
 for each method.
 
     python benchmarks/constrained_time.py [--budgets 40 100 400] [--methods bo gradient]
@@ -42,7 +42,7 @@ def write(rows: list, invert: dict, prov: dict, seed: int, name: str) -> None:
     dest.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["# Constrained optimization: time by budget", "",
              f"`molvae optimize --objective plogp --start '{IBUPROFEN}' --similarity-min 0.4 --seed {seed}`"
-             " on the default model.", "",
+             " on the `moses` model.", "",
              "| method | budget | seconds | calls | below the floor | stopped | improvement |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         imp = "-" if r["improvement"] is None else f"{r['improvement']:.2f}"
@@ -60,8 +60,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--name", default="constrained_time", help="results file name")
     args = ap.parse_args()
-    vae = MolVAE.load()
-    prov = record({"default": vae})
+    vae = MolVAE.load("moses")
+    prov = record({"moses": vae})
     t = time.time()
     _, decodes_back = vae.invert(IBUPROFEN)  # what every run below does first (inversion of the start)
     invert = {"seconds": round(time.time() - t, 2), "decodes_to_start": bool(decodes_back)}

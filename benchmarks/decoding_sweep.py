@@ -54,7 +54,7 @@ def main():
     from molvae.model.checkpoint import load_training_set
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--settings", nargs="+",
                     default=["1.0,1.0,0,1", "0.7,1.0,0,1", "1.0,0.7,0,1", "1.0,1.0,1,1", "1.0,1.0,0,3",
@@ -67,9 +67,9 @@ def main():
     ref = reference(args.reference)
     vae = MolVAE.load(args.model)
     train = load_training_set(vae.path)
-    res = {"n": args.n, "model": args.model or "default", "prior": args.prior, "decoding": args.decoding,
+    res = {"n": args.n, "model": args.model, "prior": args.prior, "decoding": args.decoding,
            "reference": args.reference, "rows": []}
-    prov = record({args.model or "default": vae})
+    prov = record({args.model: vae})
     for spec in args.settings:
         t, s, relaxed, rerank = spec.split(",")
         t, s, relaxed, rerank = float(t), float(s), relaxed == "1", int(rerank)

@@ -1,6 +1,6 @@
 """What `molvae evaluate` costs on this machine, with all cores.
 
-1. metrics.evaluate of N samples of the bundled default model (against both shipped MOSES references, novelty
+1. metrics.evaluate of N samples of the bundled `moses` model (against both shipped MOSES references, novelty
    against the model's training-set hashes): wall seconds.
 2. With --train FILE (the issue's case: 10,000 samples, the 1.58M MOSES train file): `molvae evaluate gen.csv
    --train FILE` run twice from the command line, first with an empty cache (the file's canonical-molecule
@@ -32,8 +32,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def samples_only(n: int) -> None:
-    vae = MolVAE.load()
-    prov = record({"default": vae})
+    vae = MolVAE.load("moses")
+    prov = record({"moses": vae})
     smiles = vae.sample(n, seed=0)["smiles"].tolist()
     workers = os.cpu_count() or 1
     t = time.time()
@@ -48,8 +48,8 @@ def samples_only(n: int) -> None:
 
 
 def with_train_file(n: int, train: Path) -> None:
-    vae = MolVAE.load()
-    prov = record({"default": vae})  # before the runs: the code and weights they use
+    vae = MolVAE.load("moses")
+    prov = record({"moses": vae})  # before the runs: the code and weights they use
     tmp = Path(tempfile.mkdtemp())
     gen = tmp / "gen.csv"
     vae.sample(n, seed=0)[["smiles"]].to_csv(gen, index=False)

@@ -9,7 +9,7 @@ default sampler (learned prior, greedy decoding) and N(0, I) at T = 1; and of th
 novelty against the model's training set (also of the N(0, I) hits), IntDiv, and FCD against the MOSES test
 molecules that meet the same condition (of both guided runs).
 
-    python benchmarks/guided.py [--model default] [--hits 300] [--rejection-draws 10000] [--novel]
+    python benchmarks/guided.py [--model moses] [--hits 300] [--rejection-draws 10000] [--novel]
 
 Writes benchmarks/results/guided_<model>.json and .md (guided_<model>_novel with --novel: the guided runs discard
 the model's training molecules, so they count as misses).
@@ -45,7 +45,7 @@ def meets(mol, conds) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="default")
+    ap.add_argument("--model", default="moses")
     ap.add_argument("--hits", type=int, default=300)
     ap.add_argument("--rejection-draws", type=int, default=10000)
     ap.add_argument("--novel", action="store_true", help="guided runs discard the model's training molecules")

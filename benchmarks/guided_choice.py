@@ -1,6 +1,6 @@
 """Guided sampling's two settings chosen on validation data: how many prior draws the property head ranks per
 latent decoded (`oversample`, default 20) and the step of the proposals near earlier hits (`local_scale`; 0.5
-until this choice, whose run, benchmarks/results/guided_choice_default.md, set the default to 0: off).
+until this choice, whose run, benchmarks/results/guided_choice_moses.md, set the default to 0: off).
 
     python benchmarks/guided_choice.py [--model default] [--hits 100]
 
@@ -48,7 +48,7 @@ def choose(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="default")
+    ap.add_argument("--model", default="moses")
     ap.add_argument("--hits", type=int, default=100)
     ap.add_argument("--table-only", action="store_true", help="rewrite the .md from the .json")
     a = ap.parse_args()

@@ -1,7 +1,7 @@
 """How many latent dimensions a model uses: active units beside the dimensions whose KL is clearly above the
 free-bits floor, on held-out molecules.
 
-    python benchmarks/latent_use.py [--models default,fast,fast:int8] [-n 2000] [--free-bits 0.1]
+    python benchmarks/latent_use.py [--models moses,fast,fast:int8] [-n 2000] [--free-bits 0.1]
 
 Encodes the first n molecules of data/moses_test.csv.gz that the model can encode and reports, per model:
 active units (Burda et al. 2016: Var over molecules of mu_d above 0.01), the dimensions whose mean
@@ -41,7 +41,7 @@ def main():
     from molvae.api import MolVAE
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="default,fast,fast:int8")
+    ap.add_argument("--models", default="moses,fast,fast:int8")
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--free-bits", type=float, default=0.1)
     args = ap.parse_args()

@@ -45,7 +45,7 @@ FREE_BITS = 0.1  # nats per latent dimension, as the bundled models were trained
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=30_000)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--prior", default="auto", choices=["auto", "learned", "standard"],
@@ -83,7 +83,7 @@ def main():
     import torch
 
     vae = MolVAE.load(args.model, int8=args.int8)
-    prov = record({args.model or "default": vae})
+    prov = record({args.model: vae})
     t = time.time()
     greedy = {"default": None, "greedy": True, "sampled": False}[args.decoding]
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,

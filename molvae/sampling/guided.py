@@ -7,7 +7,7 @@ units of the property's spread): of every ``oversample`` draws only the most pro
 ``local_scale`` > 0 and there are hits, the neighbourhoods of the hits' latents, favouring hits whose neighbours
 were hits too; each round then draws most of its latents from whichever source has the higher hit rate so far.
 Neighbourhoods are off by default: chosen on validation molecules (benchmarks/guided_choice.py,
-benchmarks/results/guided_choice_default.md), they raise hits per decode on rare conditions but their hits sit
+benchmarks/results/guided_choice_moses.md), they raise hits per decode on rare conditions but their hits sit
 further from real molecules meeting the condition (higher FCD). Each decoded molecule is then
 checked with RDKit's exact values, so the output holds only distinct molecules that truly meet every condition; a
 condition on a property the head does not predict is steered by the neighbourhoods and checked by rejection.
@@ -99,7 +99,7 @@ class _Neighbourhoods:
     """Latents of earlier hits, each a parent of new proposals z_parent + scale * eps. Parents are drawn in
     proportion to how often their own proposals were hits (Laplace-smoothed), so the draws move to where the
     conditions hold, as a population Monte Carlo sampler does. Measured on the default model's rarest
-    benchmark condition (benchmarks/results/guided_default.md): about a quarter of these proposals are hits."""
+    benchmark condition (benchmarks/results/guided_moses.md): about a quarter of these proposals are hits."""
 
     def __init__(self, scale: float):
         self.scale, self.z, self.won, self.tried = scale, [], [], []
