@@ -256,6 +256,28 @@ def test_campaign_weights_kept_in_8_bits_unpack_to_the_same_model(tmp_path, tiny
     assert a.reconstruct(smiles)["reconstruction"].tolist() == b.reconstruct(smiles)["reconstruction"].tolist()
 
 
+def test_averaged_weights_are_the_parameter_mean_of_the_models(tmp_path, tiny_model, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training" / "broad"))
+    import average
+
+    model, vocab, meta = checkpoint.load_model(tiny_model / "model")
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    checkpoint.save_model(tmp_path / "shifted", model, vocab, meta["provenance"], meta["metrics"])
+    monkeypatch.setattr(sys, "argv", ["average.py", str(tmp_path / "avg"), str(tiny_model / "model"),
+                                      str(tmp_path / "shifted")])
+    average.main()
+    avg = MolVAE.load(tmp_path / "avg")
+    assert all(torch.allclose(avg.model.state_dict()[k], v + 0.25, atol=1e-6) for k, v in base.items())
+    assert avg.meta["provenance"]["averaged"][-1] == str(tmp_path / "shifted")
+    assert avg.sample(3, seed=0)["valid"].all()
+
+
 def test_a_split_column_fixes_the_validation_rows(tmp_path, train_smiles):
     from molvae.train import data
     from molvae.train.prepare import prepare
