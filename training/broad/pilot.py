@@ -131,13 +131,19 @@ def main() -> None:
     vocab, ts, val_rows, trn_rows = split(a.data, Path(a.campaign))
     subset = work / "pilot_train.csv.gz"
     pick = np.random.default_rng(1).choice(trn_rows, size=a.rows, replace=False)
+    picked = smiles_of(vocab, ts, pick)
     if not subset.exists():
-        write_subset(smiles_of(vocab, ts, pick), subset)
+        write_subset(picked, subset)
     for name, factor in LONG_FACTOR.items():
         if name in runs and not (work / f"{name}.csv.gz").exists():
-            write_subset(oversampled(smiles_of(vocab, ts, pick), ts.lengths[pick], factor), work / f"{name}.csv.gz")
+            write_subset(oversampled(picked, ts.lengths[pick], factor), work / f"{name}.csv.gz")
     val_smiles = smiles_of(vocab, ts, val_rows[: a.heldout])
     long_smiles = [s for s, r in zip(val_smiles, val_rows) if ts.lengths[r] > LONG]
+
+    def figures(model_dir: Path) -> dict:
+        """held_out on the validation rows, and exact reconstruction of the long ones among them."""
+        return {**held_out(model_dir, val_smiles),
+                "long_recon_exact": held_out(model_dir, long_smiles)["heldout_recon_exact"]}
     torch.set_num_threads(a.threads)
     results = {}
     for name in a.runs or list(runs):
@@ -151,11 +157,9 @@ def main() -> None:
         curve = [{k: r.get(k) for k in ("epoch", "step", "molecules_per_s", "val_recon_exact", "val_nll", "val_kl")}
                  for r in read_metrics(out / "metrics.jsonl")]
         results[name] = {"flags": runs[name], "wall_minutes": round((time.time() - t0) / 60, 1),
-                         "curve": curve, **held_out(out / "checkpoint", val_smiles),
-                         "long_recon_exact": held_out(out / "checkpoint", long_smiles)["heldout_recon_exact"]}
+                         "curve": curve, **figures(out / "checkpoint")}
         print(name, results[name], flush=True)
-    stage1 = {**held_out(ROOT / start, val_smiles),
-              "long_recon_exact": held_out(ROOT / start, long_smiles)["heldout_recon_exact"]}
+    stage1 = figures(ROOT / start)
     res = {"data": a.data, "subset_rows": a.rows, "minutes_per_run": a.minutes, "heldout_rows": len(val_smiles),
            "long_rows": len(long_smiles),
            "start": start, "stage1_start": stage1, "runs": results, **record({"start": ROOT / start})}
