@@ -132,10 +132,9 @@ def main() -> None:
     subset = work / "pilot_train.csv.gz"
     pick = np.random.default_rng(1).choice(trn_rows, size=a.rows, replace=False)
     picked = smiles_of(vocab, ts, pick)
-    if not subset.exists():
-        write_subset(picked, subset)
+    write_subset(picked, subset)  # rewritten every time: a file left by another --rows would change the pilot
     for name, factor in LONG_FACTOR.items():
-        if name in runs and not (work / f"{name}.csv.gz").exists():
+        if name in runs:
             write_subset(oversampled(picked, ts.lengths[pick], factor), work / f"{name}.csv.gz")
     val_smiles = smiles_of(vocab, ts, val_rows[: a.heldout])
     long_smiles = [s for s, r in zip(val_smiles, val_rows) if ts.lengths[r] > LONG]
