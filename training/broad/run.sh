@@ -8,12 +8,13 @@
 # A new run starts from MOLVAE_INIT (a model or checkpoint directory) when given; otherwise from the kept
 # weights (training/broad/weights), unpacked first when they are kept in 8 bits (training/broad/packed.py).
 # Since run 6 the data is the broad file with neutral copies of its charged training molecules
-# (data/make_neutral.py; built here when missing, about 7 minutes on 2 cores).
+# (data/make_neutral.py; built here when missing, about 7 minutes on 2 cores). DATA, when set, names another
+# training file for a new run (run 8: data/make_long.py's, its long molecules repeated).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${MOLVAE_CAMPAIGN:-/work/campaign/broad}
-data=data/zinc_moses_100k_neutral.csv.gz
-if [ ! -f "$data" ]; then
+data=${DATA:-data/zinc_moses_100k_neutral.csv.gz}
+if [ ! -f "$data" ] && [ -z "${DATA:-}" ]; then
     [ -f data/zinc_moses_100k.csv.gz ] || python data/make_broad.py --moses data/moses_train_300k.csv.gz \
         --moses-rows 100000 -o data/zinc_moses_100k.csv.gz
     python data/make_neutral.py
