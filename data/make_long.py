@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from molvae.model import checkpoint, tokens
+from molvae.model import checkpoint
 
 HERE = Path(__file__).parent
 _vocab = None
@@ -26,8 +26,7 @@ def _init(model_dir: str) -> None:
 
 def length(smiles: str) -> int:
     """Tokens `molvae train` would train on for this molecule; 0 when it cannot be encoded."""
-    s, _ = tokens.smiles_to_selfies(smiles)
-    seq = _vocab.encode_selfies(s)[0] if s is not None else None
+    seq, _ = _vocab.encode(smiles)
     return 0 if seq is None else len(seq)
 
 

@@ -67,15 +67,12 @@ def tokenize(smiles: list[str], vocab: Vocab, selfies: list[str | None] | None =
     Pass canonical SMILES (and their SELFIES, when already known) so the hashes are of canonical forms;
     `props` and `valid` (one row per SMILES) stay aligned with the rows kept."""
     from ..chem import mol as chem
-    from ..model import tokens
 
     ids = np.zeros((len(smiles), vocab.max_len), dtype=np.int16)
     lengths, keep, skipped = [], [], {}
     for i, smi in enumerate(smiles):
-        s, reason = (selfies[i], "") if selfies is not None and selfies[i] else tokens.smiles_to_selfies(smi)
-        seq = None
-        if s is not None:
-            seq, reason = vocab.encode_selfies(s)
+        known = selfies is not None and selfies[i]
+        seq, reason = vocab.encode_selfies(selfies[i]) if known else vocab.encode(smi)
         if seq is None:
             key = reason.split(" (")[0] if reason.startswith("too long") else reason
             skipped[key] = skipped.get(key, 0) + 1
