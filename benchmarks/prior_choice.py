@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--components", default="1,100,400")
     ap.add_argument("--data", default=str(ROOT / "data" / "moses_train_300k.csv.gz"))
     ap.add_argument("--reference", default="validation", help=REFERENCE_HELP)
+    ap.add_argument("--label", default=None, help="results file name prior_choice_LABEL (default: the model's name)")
     args = ap.parse_args()
     ref = reference(args.reference, Path(args.data), skip=args.fit)
     vae = MolVAE.load(args.model)
@@ -78,7 +79,7 @@ def main() -> None:
     chosen = choose(rows)
     res = {"model": args.model, "n": args.n, "chosen": chosen["prior"], "reference": args.reference, "fit_molecules": int(len(mu)), "fit_data": args.data.replace(str(ROOT) + "/", ""),
            "rows": rows, **record({args.model: vae})}
-    out = ROOT / "benchmarks" / "results" / f"prior_choice_{args.model}{'' if args.reference == 'validation' else '_' + args.reference}"
+    out = ROOT / "benchmarks" / "results" / f"prior_choice_{args.label or Path(args.model).name}{'' if args.reference == 'validation' else '_' + args.reference}"
     out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
     against = (f"{ROWS:,} training-file molecules no fit saw (validation)" if args.reference == "validation"
                else args.reference)

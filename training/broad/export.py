@@ -36,6 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model", help="the chosen weights (a model or checkpoint directory)")
     ap.add_argument("--run", default="/work/campaign/run6", help="the campaign run (its prepared data)")
+    ap.add_argument("--dest", default=str(DEST), help="where to write it (a folder named broad beside a `moses` one)")
     a = ap.parse_args()
     model, vocab, meta = checkpoint.load_model(Path(a.model))
     with torch.no_grad():
@@ -45,11 +46,12 @@ def main() -> None:
     prov = {**meta["provenance"], "training_set_hashes": f"{len(hashes)} training rows of {meta['provenance']['data']}"
             " (with the moses model's, named in training_set_shared_with)"}
     card = (ROOT / "training/broad/card.md").read_text().strip()
-    checkpoint.save_model(DEST, model, vocab, prov, meta["metrics"], name="broad", card_extra=card,
+    dest = Path(a.dest)
+    checkpoint.save_model(dest, model, vocab, prov, meta["metrics"], name="broad", card_extra=card,
                           training_hashes=hashes)
-    _, written = checkpoint.read_meta(DEST)
-    write_json(DEST / "model.json", {**written, "training_set_shared_with": "moses"}, fsync=True)
-    print(f"wrote {DEST.relative_to(ROOT)}: {len(vocab)} tokens, {len(hashes)} training-set hashes of its own")
+    _, written = checkpoint.read_meta(dest)
+    write_json(dest / "model.json", {**written, "training_set_shared_with": "moses"}, fsync=True)
+    print(f"wrote {dest}: {len(vocab)} tokens, {len(hashes)} training-set hashes of its own")
 
 
 if __name__ == "__main__":
