@@ -14,6 +14,8 @@ the drugs).
    reconstruction (token for token), NLL, KL and the number of latent dimensions whose mean KL is above twice
    the free-bits floor.
 Writes training/broad/pilot.json and pilot.md (the learning curves and the held-out figures).
+Pilot 5 (`--pilot pilot5 --prior`) also scores each model's prior samples (prior_samples: FCD against validation
+molecules), the target that a KL weight trades against reconstruction.
 """
 import argparse
 import json
@@ -68,7 +70,15 @@ RUNS4 = {  # the fourth pilot: a third of the validation misses are molecules ov
     "avg_plain": B4, "avg_long2": B4, "avg_long4": B4,
 }
 LONG, LONG_FACTOR = 50, {"avg_long2": 2, "avg_long4": 4}  # the runs whose subset repeats its long molecules
-PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD), "pilot3": (RUNS3, BROAD), "pilot4": (RUNS4, AVERAGED)}
+RUN9 = "/work/campaign/run9_ep1"  # run 9's epoch-1 model (choose11.md); --start on a fresh machine
+B5 = ["--init-from", RUN9, "--batch-size", "256", "--lr", "0.0001", "--dropout", "0.1"]
+RUNS5 = {  # the fifth pilot: prior samples read FCD ~6 at KL 64-70 nats; what a higher KL weight costs and buys
+    f"kl{b}": [*B5, "--beta", b] for b in ("0.02", "0.05", "0.1", "0.2")
+}
+PILOTS = {"pilot": (RUNS, STAGE1), "pilot2": (RUNS2, BROAD), "pilot3": (RUNS3, BROAD), "pilot4": (RUNS4, AVERAGED),
+          "pilot5": (RUNS5, RUN9)}
+NEUTRAL = ROOT / "data" / "zinc_moses_100k_neutral.csv.gz"  # prior samples: mixture fitted on its rows 2,000-22,000,
+FIT_ROWS, REF_SKIP = (2000, 22000), 100_000                 # FCD against its 30,000 rows after row 100,000
 
 
 def split(data: str, prepared_in: Path):
@@ -111,6 +121,23 @@ def held_out(model_dir: Path, smiles: list[str]) -> dict:
             "heldout_nll": m["val_nll"], "heldout_kl": m["val_kl"], "dims_above_2x_floor": informative}
 
 
+def prior_samples(model_dir: Path, fit_smiles: list[str], ref) -> dict:
+    """FCD and uniqueness of 5,000 greedy, strictly decoded draws from a 100-component mixture fitted to the mu
+    of fit_smiles (benchmarks/prior_choice.py's protocol, smaller): the prior-sample target read on validation."""
+    from molvae import MolVAE, metrics
+    from molvae.model.prior import GaussianMixture
+
+    vae = MolVAE.load(model_dir)
+    mu = vae.encode(fit_smiles)
+    vae._prior = GaussianMixture.fit(mu[np.isfinite(mu).all(1)], 100, seed=0)
+    canon = metrics.canonical_valid(vae.sample(5000, greedy=True, seed=1, prior="learned", relaxed=False)["smiles"])
+    return {"prior_fcd": round(metrics.fcd(canon, ref), 3), "prior_unique": round(len(set(canon)) / len(canon), 4)}
+
+
+def prior_cell(r: dict) -> str:
+    return f" {r['prior_fcd']} ({r['prior_unique']}) |" if "prior_fcd" in r else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="data/zinc_moses_100k.csv.gz")
@@ -124,6 +151,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="1 keeps its speed when other work shares the 2 cores")
     ap.add_argument("--start", help="the weights the runs start from (default: the pilot's)")
     ap.add_argument("--heldout", type=int, default=500, help="validation rows scored (pilot4: 2000, every row)")
+    ap.add_argument("--prior", action="store_true", help="also score prior samples (prior_samples; pilot5)")
     a = ap.parse_args()
     runs, start = PILOTS[a.pilot]
     if a.start:
@@ -142,10 +170,18 @@ def main() -> None:
     val_smiles = smiles_of(vocab, ts, val_rows[: a.heldout])
     long_smiles = [s for s, r in zip(val_smiles, val_rows) if ts.lengths[r] > LONG]
 
+    if a.prior:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from molvae.io import tables
+        from validation import reference
+        ref, fit_smiles = reference("validation", NEUTRAL, skip=REF_SKIP), tables.read_smiles(NEUTRAL)[slice(*FIT_ROWS)]
+
     def figures(model_dir: Path) -> dict:
-        """held_out on the validation rows, and exact reconstruction of the long ones among them."""
+        """held_out on the validation rows, exact reconstruction of the long ones among them, and with --prior
+        prior_samples."""
         return {**held_out(model_dir, val_smiles),
-                "long_recon_exact": held_out(model_dir, long_smiles)["heldout_recon_exact"]}
+                "long_recon_exact": held_out(model_dir, long_smiles)["heldout_recon_exact"],
+                **(prior_samples(model_dir, fit_smiles, ref) if a.prior else {})}
     torch.set_num_threads(a.threads)
     results = {}
     for name in a.runs or list(runs):
@@ -171,15 +207,21 @@ def main() -> None:
              f" and by every run; {len(long_smiles)} of them over {LONG} tokens). Curve: the run's own small validation"
              " split, one point per epoch.", "",
              f"| run | epochs | molecules/s | held-out exact recon | over {LONG} tokens | NLL | KL | dims > 2x floor |"
-             " curve (recon) |", "|---|---|---|---|---|---|---|---|---|",
+             f"{' prior samples: FCD (unique) |' if a.prior else ''} curve (recon) |",
+             "|---|---|---|---|---|---|---|---|---|" + ("---|" if a.prior else ""),
              f"| {start} (start) | - | - | {stage1['heldout_recon_exact']:.3f} | {stage1['long_recon_exact']:.3f} |"
-             f" {stage1['heldout_nll']:.2f} | {stage1['heldout_kl']:.1f} | {stage1['dims_above_2x_floor']} | - |"]
+             f" {stage1['heldout_nll']:.2f} | {stage1['heldout_kl']:.1f} | {stage1['dims_above_2x_floor']} |"
+             f"{prior_cell(stage1)} - |"]
     for name, r in results.items():
         c = r["curve"]
         lines.append(f"| {name} | {len(c)} | {c[-1]['molecules_per_s'] if c else '-'} |"
                      f" {r['heldout_recon_exact']:.3f} | {r['long_recon_exact']:.3f} | {r['heldout_nll']:.2f} |"
-                     f" {r['heldout_kl']:.1f} |"
-                     f" {r['dims_above_2x_floor']} | {' '.join(str(p['val_recon_exact']) for p in c)} |")
+                     f" {r['heldout_kl']:.1f} | {r['dims_above_2x_floor']} |{prior_cell(r)}"
+                     f" {' '.join(str(p['val_recon_exact']) for p in c)} |")
+    if a.prior:
+        lines += ["", f"Prior samples: 5,000 greedy, strictly decoded draws from a 100-component mixture fitted to the"
+                  f" mu of rows {FIT_ROWS[0]:,}-{FIT_ROWS[1]:,} of {NEUTRAL.name}; FCD against its 30,000 training"
+                  f" rows after row {REF_SKIP:,} (benchmarks/validation.py)."]
     lines += ["", markdown_line(res)]
     (ROOT / f"training/broad/{a.pilot}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
