@@ -211,7 +211,7 @@ class MolVAE:
 
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
-               relaxed: bool | None = None, rerank: int = 1, progress: bool = False, prior: str = "auto",
+               relaxed: bool | None = None, rerank: int | None = None, progress: bool = False, prior: str = "auto",
                filters=None, workers: int = 1) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.model.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
@@ -227,16 +227,20 @@ class MolVAE:
         0.61 against 1.10 at 30,000 samples, about 1.2 draws per molecule: benchmarks/results/quality_30000*),
         strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
         as many molecules and keeps the n with the highest decoder log-likelihood per token (in draw order):
-        likelihood re-ranking. progress shows a bar of draws
+        likelihood re-ranking; None (default): 1, or what the learned prior was chosen with (its prior.json's
+        `sampling`: relaxed and rerank, used when decoding greedily from it and not given). progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
         molecules that fail it, counted among the discards. workers > 1 turns SELFIES into SMILES and checks
         them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
         batch); the molecules are the same as with workers=1.
         """
+        chosen = self.prior.sampling if self.uses_learned_prior(prior) and greedy is not False else {}
+        rerank = chosen.get("rerank", 1) if rerank is None else rerank
+        relaxed = chosen.get("relaxed") if relaxed is None else relaxed
         _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid)
         if rerank > 1:
             return _rerank(self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                                       max_draws * rerank, relaxed, progress=progress, prior=prior,
+                                       max_draws * rerank, relaxed, 1, progress=progress, prior=prior,
                                        filters=filters, workers=workers), n)
         draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:

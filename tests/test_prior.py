@@ -113,3 +113,52 @@ def test_a_copy_of_fast_carries_the_training_set_it_shares(tmp_path, tiny_csv):
     assert main(["fit-prior", "--model", "fast", "--data", str(tiny_csv), "--components", "2", "--out", str(out)]) == 0
     assert (out / "training_set.npy").exists()
     assert (load_training_set(out) == load_training_set(MolVAE.load("moses").path)).all()
+
+
+def test_an_exemplar_prior_is_the_widened_posteriors_of_its_molecules():
+    rng = np.random.default_rng(0)
+    mu, log_var = rng.normal(0, 3, (50, 4)), np.log(rng.uniform(0.01, 0.09, (50, 4)))
+    gm = prior.GaussianMixture.exemplars(mu, log_var, scale=2.0)
+    assert gm.components == 50
+    np.testing.assert_allclose(gm.weights.numpy(), 1 / 50)
+    z, comp = gm.sample_with_components(20000, torch.Generator().manual_seed(0))
+    c = comp.numpy()
+    eps = (z.numpy() - mu[c]) / (2.0 * np.exp(0.5 * log_var[c]))  # each draw around its exemplar, sigma x 2
+    assert abs(eps.mean()) < 0.02 and abs(eps.std() - 1) < 0.02
+    counts = np.bincount(c, minlength=50)
+    assert counts.min() > 300 and counts.max() < 500  # equal weights: 400 draws each
+    assert gm.log_prob(mu[:3]).argmax() in range(3) and np.isfinite(gm.log_prob(mu)).all()
+
+
+def test_fit_prior_exemplars_are_molecules_of_the_file(model_copy, tiny_csv, capsys):
+    assert main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--kind", "exemplars",
+                 "--components", "20", "--scale", "1.5"]) == 0
+    record = json.loads((model_copy / "prior.json").read_text())
+    assert record["prior"] == "exemplars" and record["scale"] == 1.5 and "exemplars" in record["fitted_on"]
+    vae = MolVAE.load(model_copy)
+    mu, log_var = vae.encode(pd.read_csv(tiny_csv)["SMILES"].tolist(), return_logvar=True)
+    means = vae.prior.means.numpy()
+    nearest = np.abs(means[:, None, :] - mu[None]).max(-1).min(1)
+    assert vae.prior.components == 20 and (nearest < 1e-2).all()  # float16 copies of encoded mu
+    j = np.abs(means[:, None, :] - mu[None]).max(-1).argmin(1)
+    np.testing.assert_allclose(vae.prior.log_vars.numpy(), log_var[j] + 2 * np.log(1.5), atol=1e-2)
+    assert vae.sample(30, seed=0)["valid"].all()
+    plain = vae.sample(20, seed=0)
+    assert plain.equals(vae.sample(20, seed=0, rerank=1)) and plain.attrs["drawn"] < 40  # no defaults recorded
+    assert main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--kind", "exemplars",
+                 "--components", "20", "--scale", "1.5", "--rerank", "3", "--strict"]) == 0
+    vae = MolVAE.load(model_copy)
+    assert vae.prior.sampling == {"rerank": 3, "relaxed": False}
+    chosen = vae.sample(20, seed=0)  # the decoding the prior was chosen with, by default
+    assert chosen.attrs["relaxed"] is False and chosen.equals(vae.sample(20, seed=0, rerank=3, relaxed=False))
+    assert chosen.attrs["drawn"] == 60 and not chosen.equals(vae.sample(20, seed=0, rerank=1))
+    assert vae.sample(20, seed=0, prior="standard").attrs["drawn"] == 20  # N(0, I): strict, no re-ranking
+    record = json.loads((model_copy / "prior.json").read_text())
+    (model_copy / "prior.json").write_text(json.dumps({**record, "sampling": {"rerank": 0}}))
+    capsys.readouterr()
+    code = main(["sample", "-n", "3", "--model", str(model_copy)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "damaged prior" in err[0]
+    code = main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--scale", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].endswith("--scale works with --kind exemplars")

@@ -23,7 +23,7 @@ def _draw(args, vae, conditions, filters):
                             novel=args.novel, local_scale=args.local_scale or 0.0)
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale or 1.0,
                       greedy=args.greedy, seed=args.seed, keep_invalid=bool(args.keep_invalid), relaxed=args.relaxed,
-                      rerank=args.rerank or 1, progress=not args.quiet, prior=args.prior, filters=filters,
+                      rerank=args.rerank, progress=not args.quiet, prior=args.prior, filters=filters,
                       max_draws=args.max_draws, workers=args.workers or available_cpus())
 
 
@@ -111,8 +111,8 @@ def _sample_parser(sub) -> None:
                         help="SELFIES's own valence rules: every decode is kept (the default otherwise; not with"
                              " --where)")
     p.add_argument("--rerank", type=positive("--rerank"), default=None,
-                   help="draw K times as many and keep the most likely per token (default 1: no re-ranking; not"
-                        " with --where)")
+                   help="draw K times as many and keep the most likely per token (default 1, or what the model's"
+                        " learned prior was chosen with: its prior.json's sampling; not with --where)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
                         " for several; the property head steers the draws)")
@@ -141,8 +141,20 @@ def _fit_prior_parser(sub) -> None:
                         " installed package")
     p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
     add_smiles_column(p)
+    p.add_argument("--kind", choices=["mixture", "exemplars"], default="mixture",
+                   help="mixture: Gaussians fitted by EM to the molecules' mu (default); exemplars: one component"
+                        " per molecule, its posterior widened by --scale (for a model with narrow posteriors)")
     p.add_argument("--components", type=positive("--components"), default=400,
-                   help="mixture components (default 400: benchmarks/results/prior_choice_moses.md)")
+                   help="mixture components, or exemplars drawn at random from the molecules encoded (default 400:"
+                        " benchmarks/results/prior_choice_moses.md)")
+    p.add_argument("--scale", type=positive_float("--scale"), default=1.0,
+                   help="with --kind exemplars: how many posterior standard deviations wide each component is"
+                        " (default 1.0)")
+    p.add_argument("--rerank", type=positive("--rerank"), default=None,
+                   help="record that `molvae sample` re-ranks K draws per molecule by default with this prior (the"
+                        " setting it was chosen with; default: none recorded)")
+    p.add_argument("--strict", action="store_true",
+                   help="record that `molvae sample` decodes strictly by default with this prior")
     p.add_argument("--max-molecules", type=positive("--max-molecules"), default=100_000,
                    help="molecules encoded for the fit (the first N of the file; default 100,000)")
     p.add_argument("--pick", choices=["first", "random"], default="first",
@@ -178,6 +190,8 @@ def cmd_fit_prior(args) -> int:
     from ..model import prior
     from ..io.tables import read_smiles
 
+    if args.scale != 1.0 and args.kind != "exemplars":
+        raise UsageError("--scale works with --kind exemplars")
     out = _prior_destination(args)
     vae = load(args)
     smiles = read_smiles(args.data, args.smiles_column)
@@ -187,8 +201,12 @@ def cmd_fit_prior(args) -> int:
         rows = np.sort(np.random.default_rng(args.seed).choice(len(smiles), args.max_molecules, replace=False))
         smiles = [smiles[i] for i in rows]
     smiles = standardized(args, smiles[: args.max_molecules])
-    fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report)
+    fitted, record = prior.fit_to_model(vae, smiles, args.components, args.seed, log=report, kind=args.kind,
+                                        scale=args.scale)
     record["data"] = str(args.data)
+    sampling = {**({"rerank": args.rerank} if args.rerank else {}), **({"relaxed": False} if args.strict else {})}
+    if sampling:
+        record["sampling"] = sampling
     if out is not None:
         import shutil
 
@@ -199,6 +217,6 @@ def cmd_fit_prior(args) -> int:
             save_training_set(out, hashes=load_training_set(vae.path))
     dest = out or vae.path
     prior.save(dest, fitted, record)
-    report(f"fitted a {args.components}-component prior on {record['molecules']} molecules in"
+    report(f"fitted a {args.components}-component {args.kind} prior on {record['molecules']} molecules in"
            f" {record['fit_seconds']}s; written to {dest / prior.PRIOR_WEIGHTS}")
     return 0

@@ -6,7 +6,10 @@ dimension), so prior draws land where no molecule was encoded; a density fitted 
 the classic fix (two-stage VAE, Dai and Wipf, ICLR 2019; VampPrior, Tomczak and Welling, AISTATS 2018). The
 density here is a mixture of diagonal Gaussians fitted by EM to the training molecules' mu: it samples and
 scores in closed form, fits in a minute on a CPU and, measured against the alternatives, is what
-benchmarks/prior_choice.py chose (see its results file).
+benchmarks/prior_choice.py chose for the MOSES model (see its results file). A model whose posteriors are narrow
+(a large KL, as the broad model's) leaves holes that no smooth density avoids (benchmarks/latent_gaps.py); for it
+the mixture can instead have one component per exemplar training molecule, its posterior widened
+(GaussianMixture.exemplars).
 
 A prior is stored in the model directory as ``prior.safetensors`` (the mixture's tensors) and ``prior.json``
 (what it was fitted on and how); nothing is unpickled.
@@ -44,6 +47,7 @@ class GaussianMixture:
             raise PriorError("prior tensors contain NaN, inf or negative weights")
         self.weights = (weights / weights.sum()).double()
         self.means, self.log_vars = means.double(), log_vars.double()
+        self.sampling: dict = {}  # the decoding it was chosen with (prior.json's sampling: rerank, relaxed)
 
     @property
     def dim(self) -> int:
@@ -65,8 +69,9 @@ class GaussianMixture:
         z = torch.as_tensor(np.asarray(z, dtype=np.float64))
         out = torch.full((len(z),), float("nan"), dtype=torch.float64)
         ok = torch.isfinite(z).all(1)
-        for s in range(0, int(ok.sum()), 8192):
-            idx = torch.nonzero(ok).reshape(-1)[s : s + 8192]
+        rows = max(1, min(8192, 2 ** 24 // self.components))  # at most 16M (row, component) pairs at a time
+        for s in range(0, int(ok.sum()), rows):
+            idx = torch.nonzero(ok).reshape(-1)[s : s + rows]
             out[idx] = torch.logsumexp(self._component_log_probs(z[idx]), 1)
         return out.numpy()
 
@@ -110,23 +115,50 @@ class GaussianMixture:
         log(f"mixture of {k}: {it + 1} EM iterations, mean log-likelihood {ll:.3f}")
         return gm
 
-    def tensors(self) -> dict:
-        return {"weights": self.weights.float(), "means": self.means.float(), "log_vars": self.log_vars.float()}
+    @classmethod
+    def exemplars(cls, mu: np.ndarray, log_var: np.ndarray, scale: float = 1.0) -> "GaussianMixture":
+        """One equally weighted component per encoded molecule, N(mu_i, (scale sigma_i)^2): the aggregate
+        posterior itself, its spread widened by ``scale`` (an exemplar prior, as in the Exemplar VAE, Norouzi,
+        Fleet and Norouzi, NeurIPS 2020, here built after training). Draws land where the decoder was trained,
+        and the wider the scale the more of them decode to molecules other than the exemplars."""
+        mu, log_var = (torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in (mu, log_var))
+        return cls(torch.ones(len(mu), dtype=torch.float64), mu, log_var + 2 * math.log(scale))
+
+    def tensors(self, half: bool = False) -> dict:
+        """The tensors to save; ``half`` stores means and log-variances in float16 (an exemplar prior has a
+        component per molecule)."""
+        dt = torch.float16 if half else torch.float32
+        return {"weights": self.weights.float(), "means": self.means.to(dt), "log_vars": self.log_vars.to(dt)}
 
 
-def fit_to_model(vae, smiles, components: int = 400, seed: int = 0, log=lambda m: None) -> tuple:
-    """Encode training molecules with ``vae`` and fit a mixture to their mu: (prior, record for prior.json)."""
+KINDS = ("mixture", "exemplars")
+
+
+def fit_to_model(vae, smiles, components: int = 400, seed: int = 0, log=lambda m: None, kind: str = "mixture",
+                 scale: float = 1.0) -> tuple:
+    """Encode training molecules with ``vae`` and build a prior on them: (prior, record for prior.json).
+    ``kind`` "mixture": a ``components``-Gaussian mixture fitted by EM to their mu; "exemplars": the posteriors
+    of ``components`` of them drawn at random (seed), widened by ``scale`` (GaussianMixture.exemplars)."""
     import time
 
+    if kind not in KINDS:
+        raise MolvaeError(f"unknown prior kind '{kind}' ({', '.join(KINDS)})")
     t = time.time()
-    mu = vae.encode(smiles)
-    mu = mu[np.isfinite(mu).all(1)]
+    mu, log_var = vae.encode(smiles, return_logvar=True)
+    ok = np.isfinite(mu).all(1)
+    mu, log_var = mu[ok], log_var[ok]
     log(f"encoded {len(mu)} of {len(smiles)} molecules in {time.time() - t:.0f}s")
     if len(mu) < components:
         raise MolvaeError(f"{len(mu)} encodable molecules are too few for a {components}-component prior")
-    prior = GaussianMixture.fit(mu, components, seed=seed, log=log)
-    return prior, {"fitted_on": "mu of the training molecules", "molecules": int(len(mu)), "seed": seed,
-                   "fit_seconds": round(time.time() - t, 1)}
+    if kind == "exemplars":
+        pick = np.sort(np.random.default_rng(seed).choice(len(mu), components, replace=False))
+        prior = GaussianMixture.exemplars(mu[pick], log_var[pick], scale)
+        how = f"the posteriors of {components} of the training molecules (exemplars), sigma x {scale}"
+    else:
+        prior = GaussianMixture.fit(mu, components, seed=seed, log=log)
+        how = "mu of the training molecules"
+    return prior, {"fitted_on": how, "molecules": int(len(mu)), "seed": seed,
+                   "fit_seconds": round(time.time() - t, 1), "prior": kind, "scale": scale}
 
 
 def save(model_dir, prior: GaussianMixture, record: dict) -> None:
@@ -136,14 +168,17 @@ def save(model_dir, prior: GaussianMixture, record: dict) -> None:
 
     d = Path(model_dir)
     with atomic_path(d / PRIOR_WEIGHTS, suffix=".safetensors") as tmp:
-        save_file({k: v.contiguous() for k, v in prior.tensors().items()}, str(tmp))
+        half = record.get("prior") == "exemplars"
+        save_file({k: v.contiguous() for k, v in prior.tensors(half).items()}, str(tmp))
     full = {"kind": prior.kind, "components": prior.components, "dim": prior.dim, **record}
     write_json(d / PRIOR_RECORD, full)
     card = d / "MODEL_CARD.md"
     if card.exists():
         text = card.read_text().split("\n## Learned prior\n")[0].rstrip("\n")
+        how = ("one per exemplar training molecule (its posterior, widened)" if record.get("prior") == "exemplars"
+               else "fitted by EM")
         lines = ["", "## Learned prior", f"A mixture of {prior.components} diagonal Gaussians over the latent space"
-                 " (`prior.safetensors`, `prior.json`), fitted by EM; `molvae sample` draws from it by default"
+                 f" (`prior.safetensors`, `prior.json`), {how}; `molvae sample` draws from it by default"
                  " (`--prior standard` for N(0, I)).", *[f"- {k}: {v}" for k, v in record.items()], ""]
         with atomic_path(card) as tmp:
             tmp.write_text(text + "\n" + "\n".join(lines))
@@ -163,11 +198,21 @@ def load(model_dir, latent_dim: int) -> GaussianMixture | None:
             raise MolvaeError(f"unknown prior kind {record.get('kind') if isinstance(record, dict) else record!r}")
         t = load_file(str(d / PRIOR_WEIGHTS))
         prior = GaussianMixture(t["weights"], t["means"], t["log_vars"])
+        prior.sampling = _sampling(record.get("sampling", {}))
     except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise PriorError(f"damaged prior in {d}: {str(exc).splitlines()[0]}") from None
     if prior.dim != latent_dim:
         raise PriorError(f"damaged prior in {d}: it is {prior.dim}-dimensional, the model's latent space {latent_dim}")
     return prior
+
+
+def _sampling(d) -> dict:
+    """prior.json's sampling defaults, checked: {"rerank": int >= 1, "relaxed": bool}, either optional."""
+    if not isinstance(d, dict) or set(d) - {"rerank", "relaxed"} \
+            or not (isinstance(d.get("rerank", 1), int) and d.get("rerank", 1) >= 1) \
+            or not isinstance(d.get("relaxed", False), bool):
+        raise ValueError(f"bad sampling defaults {d!r}")
+    return d
 
 
 def record(prior: GaussianMixture) -> dict:
