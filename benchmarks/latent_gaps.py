@@ -30,6 +30,7 @@ from validation import ROWS, reference  # noqa: E402
 
 from molvae import MolVAE, metrics  # noqa: E402
 from molvae.io import tables  # noqa: E402
+from molvae.model.checkpoint import load_training_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,6 +126,7 @@ def main() -> None:
         print(f"[{time.time() - t0:.0f}s] {msg}", flush=True)
     ref = reference("validation", Path(a.data), skip=a.fit)
     vae = MolVAE.load(a.model)
+    train = load_training_set(vae.path)
     fit = tables.read_smiles(a.data)[: a.fit]
     mu, lv = vae.encode(fit, return_logvar=True)
     ok = np.isfinite(mu).all(1)
@@ -135,11 +137,7 @@ def main() -> None:
     rows = []
 
     def row(name, smiles):
-        canon = metrics.canonical_valid(smiles)
-        novel = vae.is_novel(canon)
-        rows.append({"latents": name, "unique": round(len(set(canon)) / max(1, len(canon)), 4),
-                     "novelty": None if novel is None else round(float(novel.mean()), 4),
-                     "fcd": round(metrics.fcd(canon, ref), 3)})
+        rows.append({"latents": name, **metrics.sample_scores(smiles, train, ref)})
         log(rows[-1])
 
     def decoded(z):

@@ -67,6 +67,8 @@ def test_prior_choice_takes_the_lowest_greedy_fcd_among_novel_priors():
             dict(prior="mixture of 400", decoding="sampled, T = 1", fcd=1.1, novelty=0.96),  # not what sample does
             dict(prior="mixture of 800", decoding="greedy", fcd=1.0, novelty=0.85)]  # hands back training molecules
     assert prior_choice.choose(rows)["prior"] == "mixture of 400"
+    rows.append(dict(prior="exemplars (20000), sigma x 4.0", decoding="greedy, rerank 4", fcd=0.9, novelty=0.91))
+    assert prior_choice.choose(rows)["decoding"] == "greedy, rerank 4"  # re-ranked greedy decoding counts
 
 
 def test_decoding_sweep_takes_the_lowest_fcd_at_a_default_cost():

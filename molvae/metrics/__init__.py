@@ -8,7 +8,7 @@ EXPORTS = {
         "nearest_similarity", "power_mean_similarity", "internal_diversity", "snn", "brics_pieces", "ring_scaffold",
         "fragments", "scaffolds", "cos_similarity", "ALLOWED_ATOMS", "LARGEST_RING", "passes_filters",
         "filter_function", "chemnet_activations", "fcd_stats", "trace_sqrt_product", "frechet_distance", "fcd",
-        "wasserstein", "Reference", "evaluate", "plot_properties",
+        "sample_scores", "wasserstein", "Reference", "evaluate", "plot_properties",
     ),
 }
 __all__, __getattr__, __dir__ = lazy(__name__, EXPORTS)

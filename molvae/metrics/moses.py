@@ -296,6 +296,15 @@ def fcd(generated: Sequence[str], reference="moses_test") -> float:
     return frechet_distance(mu, sigma, ref.fcd_mu, ref.fcd_sigma)
 
 
+def sample_scores(smiles: Sequence[str], train, reference) -> dict:
+    """What sample-quality choices are read on: the valid share of ``smiles``, the unique share of the valid ones,
+    their novelty against ``train`` (as novelty() takes it) and their FCD against ``reference`` (as fcd() takes it)."""
+    canon = canonical_valid(smiles)
+    return {"valid": round(len(canon) / max(1, len(smiles)), 4),
+            "unique": round(len(set(canon)) / max(1, len(canon)), 4),
+            "novelty": round(novelty(canon, train), 4), "fcd": round(fcd(canon, reference), 3)}
+
+
 def wasserstein(values: Sequence[float], ref_quantiles: np.ndarray) -> float:
     from scipy.stats import wasserstein_distance
 
