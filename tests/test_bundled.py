@@ -70,7 +70,7 @@ def test_a_missing_device_is_refused():
 def test_fast_bundled_model_is_found_by_name_and_samples_realistic_molecules(tmp_path, monkeypatch):
     from molvae.model import checkpoint
 
-    assert checkpoint.bundled_models() == ["default", "fast", "moses"]
+    assert checkpoint.bundled_models() == ["default", "broad", "fast", "moses"]
     assert MolVAE.load().path == MolVAE.load("default").path == checkpoint.bundled_dir(checkpoint.DEFAULT_MODEL)
     monkeypatch.chdir(tmp_path)  # a bundled name resolves wherever the user is
     vae = MolVAE.load("fast")
@@ -135,3 +135,51 @@ def test_sampling_with_decoding_workers_gives_the_same_molecules_as_without():
     assert len(kept) == 150 and not kept["valid"].all()
     assert kept.equals(vae.sample(150, workers=1, seed=3, prior="standard", greedy=False, relaxed=True,
                                   keep_invalid=True))
+
+
+# -- the broad model (ZINC 250k and MOSES, with stereochemistry and charges) -----------------------------------
+STEREO_DRUGS = {"naproxen": "COc1ccc2cc([C@H](C)C(=O)O)ccc2c1",
+                "sertraline": "CN[C@H]1CC[C@@H](c2ccc(Cl)c(Cl)c2)c2ccccc21",
+                "clopidogrel": "COC(=O)[C@H](c1ccccc1Cl)N1CCc2sccc2C1"}
+
+
+def test_the_broad_model_reads_stereochemistry_and_charges():
+    """Stereo molecules keep their stereochemistry (the enantiomers encode apart and come back as themselves),
+    and charged forms (a protonated amine, a carboxylate) are read, not refused."""
+    vae = MolVAE.load("broad")
+    assert vae.path.name == "broad" and vae.vocab.has_stereo
+    rec = vae.reconstruct([*STEREO_DRUGS.values(), "C[NH3+]", "CC(=O)[O-]", "CCCC[NH3+]", "O=C([O-])Cc1ccccc1"])
+    assert (rec["error"] == "").all() and not rec["stereo_removed"].any()
+    assert rec["recon_exact"][:3].all() and list(rec["reconstruction"][:3]) == list(STEREO_DRUGS.values())
+    r, s = "C[C@@H](N)Cc1ccccc1", "C[C@H](N)Cc1ccccc1"  # the amphetamine enantiomers
+    mu = vae.encode([r, s])
+    assert np.abs(mu[0] - mu[1]).max() > 0.1
+    assert list(vae.decode(mu)) == [r, s]
+
+
+def test_score_interpolate_explore_and_optimize_keep_a_stereo_drugs_stereochemistry(tmp_path):
+    from molvae.latent.space import explore, interpolate
+    from molvae.optimize import optimize
+    from molvae.score import score_with_model
+
+    vae = MolVAE.load("broad")
+    df, _ = score_with_model(vae, list(STEREO_DRUGS.values()))
+    assert df["in_vocab"].all() and df["recon_exact"].all() and not df["stereo_removed"].any()
+    path = interpolate(vae, STEREO_DRUGS["naproxen"], STEREO_DRUGS["sertraline"], steps=6)
+    assert path.attrs["reconstructs_a"] and path.attrs["reconstructs_b"]
+    assert path["smiles"].iloc[0] == STEREO_DRUGS["naproxen"] and path["smiles"].iloc[-1] == STEREO_DRUGS["sertraline"]
+    near = explore(vae, STEREO_DRUGS["clopidogrel"], n=8, radius=0.1)
+    assert near["same_as_input"].iloc[0] and near["smiles"].iloc[0] == STEREO_DRUGS["clopidogrel"]
+    r = optimize(vae, "logp", 12, method="random", start=STEREO_DRUGS["sertraline"], similarity_min=0.4, seed=0)
+    assert r.summary["start_latent_decodes_to_start"]
+
+
+def test_the_broad_model_samples_from_its_exemplar_prior_as_it_was_chosen():
+    """Its learned prior is an exemplar prior (benchmarks/results/prior_choice_broad.md): by default sample
+    decodes greedily and strictly, re-ranking four draws a molecule; the molecules are valid and distinct."""
+    vae = MolVAE.load("broad")
+    assert vae.prior.components == 20000 and vae.prior.sampling == {"rerank": 4, "relaxed": False}
+    df = vae.sample(100, seed=0)
+    assert df.attrs["drawn"] == 400 and df.attrs["relaxed"] is False and df.attrs["greedy"] is True
+    assert df["valid"].all() and df["smiles"].nunique() >= 97
+    assert df.equals(vae.sample(100, seed=0, rerank=4, relaxed=False, greedy=True))

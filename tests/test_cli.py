@@ -112,7 +112,7 @@ def test_a_bundled_model_by_name(tmp_path):
     df = pd.read_csv(out)
     assert len(df) == 5 and df["valid"].all()
     r = run("sample", "--model", "quick")
-    assert r.returncode == 2 and "bundled models: default, fast, moses" in r.stderr
+    assert r.returncode == 2 and "bundled models: default, broad, fast, moses" in r.stderr
 
 
 def test_train_starts_from_the_bundled_recipe_unless_told_otherwise():

@@ -87,8 +87,9 @@ def add_model(p, runtime: bool = True, batch: bool = True):
     --batch-size."""
     p.add_argument("--model", default=None,
                    help="model directory, or a bundled model's name: default (the default; now moses), moses"
-                        " (trained on MOSES) or fast (its smaller decoder: 1.5-2x faster sampling, lower"
-                        " reconstruction); see docs/models.md")
+                        " (trained on MOSES), fast (its smaller decoder: 1.5-2x faster sampling, lower"
+                        " reconstruction) or broad (ZINC 250k and MOSES: stereochemistry, charges, drug-sized"
+                        " molecules); see docs/models.md")
     if not runtime:  # commands that only read the model's files
         return
     if batch:
