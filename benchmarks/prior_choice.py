@@ -64,12 +64,12 @@ def main() -> None:
     mu, log_var = mu[ok], log_var[ok]
     rows = []
     print(f"encoded {len(mu)} molecules in {time.time() - t:.0f}s", flush=True)
-    pick = np.sort(np.random.default_rng(0).choice(len(mu), min(args.exemplars, len(mu)), replace=False))
+    k_ex = min(args.exemplars, len(mu))
     priors = [("N(0, I)", 0, lambda: None)]
     priors += [(f"mixture of {k}", k, lambda k=k: GaussianMixture.fit(mu, k, seed=0, log=print))
                for k in map(int, args.components.split(","))]
-    priors += [(f"exemplars ({len(pick)}), sigma x {sc}", len(pick),
-                lambda sc=sc: GaussianMixture.exemplars(mu[pick], log_var[pick], sc))
+    priors += [(f"exemplars ({k_ex}), sigma x {sc}", k_ex,
+                lambda sc=sc: GaussianMixture.exemplars_drawn(mu, log_var, k_ex, sc, seed=0))
                for sc in (map(float, args.scales.split(",")) if args.exemplars else [])]
     reranks = [int(r) for r in args.reranks.split(",")]
     for name, k, build in priors:

@@ -124,6 +124,14 @@ class GaussianMixture:
         mu, log_var = (torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in (mu, log_var))
         return cls(torch.ones(len(mu), dtype=torch.float64), mu, log_var + 2 * math.log(scale))
 
+    @classmethod
+    def exemplars_drawn(cls, mu: np.ndarray, log_var: np.ndarray, k: int, scale: float = 1.0,
+                        seed: int = 0) -> "GaussianMixture":
+        """exemplars() of k rows of (mu, log_var) drawn at random with ``seed`` (the prior fit-prior ships and
+        benchmarks/prior_choice.py scores pick the same rows)."""
+        pick = np.sort(np.random.default_rng(seed).choice(len(mu), k, replace=False))
+        return cls.exemplars(mu[pick], log_var[pick], scale)
+
     def tensors(self, half: bool = False) -> dict:
         """The tensors to save; ``half`` stores means and log-variances in float16 (an exemplar prior has a
         component per molecule)."""
@@ -151,8 +159,7 @@ def fit_to_model(vae, smiles, components: int = 400, seed: int = 0, log=lambda m
     if len(mu) < components:
         raise MolvaeError(f"{len(mu)} encodable molecules are too few for a {components}-component prior")
     if kind == "exemplars":
-        pick = np.sort(np.random.default_rng(seed).choice(len(mu), components, replace=False))
-        prior = GaussianMixture.exemplars(mu[pick], log_var[pick], scale)
+        prior = GaussianMixture.exemplars_drawn(mu, log_var, components, scale, seed)
         how = f"the posteriors of {components} of the training molecules (exemplars), sigma x {scale}"
     else:
         prior = GaussianMixture.fit(mu, components, seed=seed, log=log)
