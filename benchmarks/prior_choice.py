@@ -1,12 +1,13 @@
 """Which learned prior to ship: draws from N(0, I), from Gaussian mixtures of K components fitted to the
 training molecules' mu and (--exemplars K) from exemplar priors (one component per fit molecule, its posterior
-widened: molvae.model.prior.GaussianMixture.exemplars), each decoded greedily and by sampling (T = 1), scored by
+widened: molvae.model.prior.GaussianMixture.exemplars), each decoded greedily (--reranks: re-ranked; --refines: then
+refined by the autoencoder, MolVAE.refine) and by sampling (T = 1), scored by
 FCD against validation molecules (30,000 rows of the training file after those the fit encoded; `--reference moses_test` for the test
 split, reported once), novelty against the model's training set, validity and uniqueness.
 
     python benchmarks/prior_choice.py --model moses -n 5000 --fit 100000 --components 1,100,400
     python benchmarks/prior_choice.py --model DIR --data data/zinc_moses_100k_neutral.csv.gz --components 400 \
-        --fit 50000 --exemplars 20000 --scales 3,3.5,4 --reranks 1,4 --label broad
+        --fit 50000 --exemplars 20000 --scales 3.5,4,4.5 --reranks 1,4 --refines 0,2,4 --label broad
 
 Rule (`choose`): among greedy decoding (what `molvae sample` does with a learned prior; with --reranks, re-ranked
 too), the prior with the lowest validation FCD whose novelty is at least 0.9 (a prior that hands back training
@@ -45,11 +46,12 @@ def main() -> None:
     ap.add_argument("--model", default="moses")
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--fit", type=int, default=100_000, help="training molecules encoded for the fit")
-    ap.add_argument("--components", default="1,100,400")
+    ap.add_argument("--components", default="1,100,400", help="mixtures' sizes ('' for none)")
     ap.add_argument("--exemplars", type=int, default=0,
                     help="also exemplar priors of this many fit molecules' posteriors (0: none)")
     ap.add_argument("--scales", default="2,2.5,3", help="the exemplar priors' widths, in posterior sigmas")
     ap.add_argument("--reranks", default="1", help="greedy decoding re-ranking K draws a molecule (MolVAE.sample)")
+    ap.add_argument("--refines", default="0", help="greedy samples refined C times (MolVAE.refine), e.g. 0,2,4")
     ap.add_argument("--data", default=str(ROOT / "data" / "moses_train_300k.csv.gz"))
     ap.add_argument("--reference", default="validation", help=REFERENCE_HELP)
     ap.add_argument("--label", default=None, help="results file name prior_choice_LABEL (default: the model's name)")
@@ -67,11 +69,12 @@ def main() -> None:
     k_ex = min(args.exemplars, len(mu))
     priors = [("N(0, I)", 0, lambda: None)]
     priors += [(f"mixture of {k}", k, lambda k=k: GaussianMixture.fit(mu, k, seed=0, log=print))
-               for k in map(int, args.components.split(","))]
+               for k in map(int, filter(None, args.components.split(",")))]
     priors += [(f"exemplars ({k_ex}), sigma x {sc}", k_ex,
                 lambda sc=sc: GaussianMixture.exemplars_drawn(mu, log_var, k_ex, sc, seed=0))
                for sc in (map(float, args.scales.split(",")) if args.exemplars else [])]
     reranks = [int(r) for r in args.reranks.split(",")]
+    refines = sorted(int(c) for c in args.refines.split(","))
     for name, k, build in priors:
         t = time.time()
         prior = build()
@@ -81,13 +84,18 @@ def main() -> None:
         for greedy, rerank in [(True, r) for r in reranks] + [(False, 1)]:
             t = time.time()
             df = vae.sample(args.n, greedy=greedy, seed=1, prior="learned" if prior is not None else "standard",
-                            relaxed=False, rerank=rerank)  # the priors compared under SELFIES's own constraints
-            row = {"prior": name, "components": k, "rerank": rerank,
-                   "decoding": ("greedy" if greedy else "sampled, T = 1") + (f", rerank {rerank}" if rerank > 1 else ""),
-                   "fit_seconds": round(fit_s, 1),
-                   "sample_seconds": round(time.time() - t, 1), **metrics.sample_scores(df["smiles"].tolist(), train, ref)}
-            print(row, flush=True)
-            rows.append(row)
+                            relaxed=False, rerank=rerank, refine=0)  # the priors compared under SELFIES's own constraints
+            smiles, done = df["smiles"].tolist(), 0
+            for cycles in refines if greedy else [0]:
+                smiles = vae.refine(smiles, cycles - done)["smiles"].tolist()  # refine(a + b) = refine(b) of refine(a)
+                done = cycles
+                row = {"prior": name, "components": k, "rerank": rerank, "refine": cycles,
+                       "decoding": ("greedy" if greedy else "sampled, T = 1") + (f", rerank {rerank}" if rerank > 1 else "")
+                       + (f", refine {cycles}" if cycles else ""),
+                       "fit_seconds": round(fit_s, 1),
+                       "sample_seconds": round(time.time() - t, 1), **metrics.sample_scores(smiles, train, ref)}
+                print(row, flush=True)
+                rows.append(row)
     chosen = choose(rows)
     res = {"model": args.model, "n": args.n, "chosen": chosen["prior"], "chosen_decoding": chosen["decoding"], "reference": args.reference, "fit_molecules": int(len(mu)), "fit_data": args.data.replace(str(ROOT) + "/", ""),
            "rows": rows, **record({args.model: vae})}

@@ -15,7 +15,7 @@ from .chem import mol as chem
 from .model import checkpoint
 from .model.device import pick_device
 from .model.vae import VAE, is_quantized
-from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_to_smiles
+from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_rules, selfies_to_smiles
 from .errors import MolvaeError
 
 BUNDLED = checkpoint.bundled_dir("default")
@@ -212,7 +212,7 @@ class MolVAE:
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
                relaxed: bool | None = None, rerank: int | None = None, progress: bool = False, prior: str = "auto",
-               filters=None, workers: int = 1) -> pd.DataFrame:
+               filters=None, workers: int = 1, refine: int | None = None) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.model.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
@@ -228,7 +228,9 @@ class MolVAE:
         strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
         as many molecules and keeps the n with the highest decoder log-likelihood per token (in draw order):
         likelihood re-ranking; None (default): 1, or what the learned prior was chosen with (its prior.json's
-        `sampling`: relaxed and rerank, used when decoding greedily from it and not given). progress shows a bar of draws
+        `sampling`: relaxed, rerank and refine, used when decoding greedily from it and not given). refine C passes
+        each kept molecule C times through the autoencoder (MolVAE.refine: re-encoded, its mu decoded greedily),
+        after any re-ranking; None (default): 0, or the learned prior's recorded choice. progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
         molecules that fail it, counted among the discards. workers > 1 turns SELFIES into SMILES and checks
         them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
@@ -237,11 +239,12 @@ class MolVAE:
         chosen = self.prior.sampling if self.uses_learned_prior(prior) and greedy is not False else {}
         rerank = chosen.get("rerank", 1) if rerank is None else rerank
         relaxed = chosen.get("relaxed") if relaxed is None else relaxed
-        _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid)
-        if rerank > 1:
-            return _rerank(self.sample(n * rerank, temperature, latent_scale, greedy, seed, False, max_draws and
-                                       max_draws * rerank, relaxed, 1, progress=progress, prior=prior,
-                                       filters=filters, workers=workers), n)
+        refine = chosen.get("refine", 0) if refine is None else refine
+        _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid, refine)
+        if rerank > 1 or refine:
+            df = self.sample(n * rerank, temperature, latent_scale, greedy, seed, keep_invalid, max_draws and
+                             max_draws * rerank, relaxed, 1, progress, prior, filters, workers, refine=0)
+            return self._refined(_rerank(df, n) if rerank > 1 else df, refine, filters)
         draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:
             greedy = learned
@@ -267,6 +270,54 @@ class MolVAE:
                         prior="learned" if learned else "standard", greedy=greedy,
                         relaxed=relaxed)
         return df
+
+    def refine(self, smiles: Sequence, cycles: int = 1, relaxed: bool = False, filters=None) -> pd.DataFrame:
+        """Each molecule passed ``cycles`` times through the autoencoder: re-encoded, and its mu decoded greedily
+        (SELFIES's own valence rules, or ``relaxed`` ones). The encode-decode chain of a denoising autoencoder
+        (Bengio et al., NeurIPS 2013) moves decoder output toward molecules the model reconstructs: in
+        benchmarks/prior_choice.py it lowers the FCD of exemplar-prior samples at about the same novelty.
+        Radicals (an unpaired electron a decoder leaves, e.g. on a [C@H] token whose bonds went elsewhere) are
+        saturated with hydrogens first. A step that fails (the molecule cannot be encoded, RDKit rejects the
+        decode, or it fails ``filters``, a function mol -> bool) leaves that molecule as it was; the chain stops
+        early when a cycle changes nothing. One row per input, in order: smiles (canonical; empty where the
+        input is not a molecule), selfies (the last decode, empty where none was kept), loglik (its decoder
+        log-likelihood, NaN where none) and changed (whether the molecule differs from the one given)."""
+        if cycles < 0:
+            raise MolvaeError("cycles must be 0 or more")
+        given = [chem.canonical(s) or "" for s in chem.as_smiles(smiles)]
+        out = pd.DataFrame({"smiles": [chem.saturate_radicals(s) if s else s for s in given],
+                            "selfies": "", "loglik": np.nan})
+        rows = np.flatnonzero(out["smiles"].to_numpy() != "")
+        for _ in range(cycles):
+            mu = self.encode(out["smiles"].to_numpy()[rows].tolist())
+            ok = rows[np.isfinite(mu).all(1)]
+            selfies, loglik = self.decode_selfies(mu[np.isfinite(mu).all(1)])
+            with selfies_rules(relaxed), chem.rdkit_quiet():
+                new = [selfies_to_smiles(sf) for sf in selfies]
+            keep = [j for j, smi in enumerate(new) if smi and (filters is None or filters(chem.to_mol(smi)))]
+            moved = [j for j in keep if chem.saturate_radicals(new[j]) != out.at[ok[j], "smiles"]]
+            for j in keep:
+                out.loc[ok[j], ["smiles", "selfies", "loglik"]] = [chem.saturate_radicals(new[j]), selfies[j],
+                                                                    round(float(loglik[j]), 4)]
+            if not moved:
+                break
+        out["changed"] = out["smiles"].to_numpy() != np.asarray(given, dtype=object)
+        return out
+
+    def _refined(self, df: pd.DataFrame, cycles: int, filters) -> pd.DataFrame:
+        """A sample with its valid molecules refined (refine()), in place of the draws; attrs say how many moved."""
+        if not cycles or df.empty:
+            return df
+        valid = np.flatnonzero(df["valid"].to_numpy())
+        done = self.refine(df["smiles"].to_numpy()[valid].tolist(), cycles, bool(df.attrs.get("relaxed")), filters)
+        smiles, selfies, loglik = (df[c].to_numpy(copy=True) for c in ("smiles", "selfies", "loglik"))
+        stepped = (done["selfies"] != "").to_numpy()
+        smiles[valid] = done["smiles"].to_numpy()
+        selfies[valid[stepped]] = done["selfies"].to_numpy()[stepped]
+        loglik[valid[stepped]] = done["loglik"].to_numpy()[stepped]
+        out = df.assign(smiles=smiles, selfies=selfies, loglik=loglik)
+        out.attrs.update(df.attrs, refine=cycles, refined=int(done["changed"].sum()))
+        return out
 
     @property
     def prior(self):
@@ -351,7 +402,10 @@ class MolVAE:
         return self._encode_ids(seqs)[0][0], canon
 
 
-def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool) -> None:
+def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool,
+                       refine: int = 0) -> None:
+    if refine < 0:
+        raise MolvaeError("refine must be 0 or more")
     if rerank < 1:
         raise MolvaeError("rerank must be at least 1")
     if rerank > 1 and keep_invalid:

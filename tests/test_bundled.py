@@ -183,3 +183,22 @@ def test_the_broad_model_samples_from_its_exemplar_prior_as_it_was_chosen():
     assert df.attrs["drawn"] == 400 and df.attrs["relaxed"] is False and df.attrs["greedy"] is True
     assert df["valid"].all() and df["smiles"].nunique() >= 97
     assert df.equals(vae.sample(100, seed=0, rerank=4, relaxed=False, greedy=True))
+
+
+def test_refining_moves_decoder_output_to_molecules_the_broad_model_reconstructs():
+    """MolVAE.refine: a molecule the model reconstructs is a fixed point; a radical is saturated first; what is
+    not a molecule stays, empty; sample(refine=C) is refine(C) of the sample it would have drawn."""
+    vae = MolVAE.load("broad")
+    sertraline = STEREO_DRUGS["sertraline"]
+    out = vae.refine([sertraline, "not a molecule", "CC[CH]CC(=O)Nc1ccccc1"], cycles=3)
+    assert list(out.columns) == ["smiles", "selfies", "loglik", "changed"] and len(out) == 3
+    assert out.at[0, "smiles"] == sertraline and not out.at[0, "changed"] and out.at[0, "loglik"] < 0
+    assert out.at[1, "smiles"] == "" and out.at[1, "selfies"] == "" and not out.at[1, "changed"]
+    assert chem.to_mol(out.at[2, "smiles"]) is not None and "[CH]" not in out.at[2, "smiles"]
+    assert vae.refine([sertraline], 0)["selfies"].tolist() == [""]
+    drawn = vae.sample(40, seed=1, refine=0)
+    refined = vae.sample(40, seed=1, refine=2)
+    assert refined["smiles"].tolist() == vae.refine(drawn["smiles"], 2)["smiles"].tolist()
+    assert refined.attrs["refine"] == 2 and refined.attrs["refined"] == int((refined["smiles"] != drawn["smiles"]).sum())
+    radicals = lambda df: sum(any(a.GetNumRadicalElectrons() for a in chem.to_mol(s).GetAtoms()) for s in df["smiles"])  # noqa: E731
+    assert radicals(refined) == 0 and refined["valid"].all()

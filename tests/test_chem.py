@@ -32,3 +32,12 @@ def test_aromatic_ring():
 def test_explicit_hydrogens_give_the_same_canonical_form():
     assert chem.canonical("[H]OC") == chem.canonical("OC") == "CO"
     assert chem.canonical("[H]/C(F)=C/F") == "F/C=C\\F"  # H trans to F: the two F are cis
+
+
+def test_saturate_radicals_replaces_unpaired_electrons_with_hydrogens():
+    from molvae.chem.mol import saturate_radicals
+
+    assert saturate_radicals("CC[CH]CC") == "CCCCC"
+    assert saturate_radicals("[CH2]C[N]C") == "CCNC"
+    assert saturate_radicals("C[C@H](N)O") == "C[C@H](N)O"  # no radical: as given
+    assert saturate_radicals("not a molecule") == "not a molecule"

@@ -153,12 +153,21 @@ def test_fit_prior_exemplars_are_molecules_of_the_file(model_copy, tiny_csv, cap
     assert chosen.attrs["relaxed"] is False and chosen.equals(vae.sample(20, seed=0, rerank=3, relaxed=False))
     assert chosen.attrs["drawn"] == 60 and not chosen.equals(vae.sample(20, seed=0, rerank=1))
     assert vae.sample(20, seed=0, prior="standard").attrs["drawn"] == 20  # N(0, I): strict, no re-ranking
+    assert main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--kind", "exemplars",
+                 "--components", "20", "--scale", "1.5", "--rerank", "3", "--strict", "--refine", "2"]) == 0
+    vae = MolVAE.load(model_copy)
+    assert vae.prior.sampling == {"rerank": 3, "relaxed": False, "refine": 2}
+    refined = vae.sample(20, seed=0)
+    assert refined.attrs["refine"] == 2 and refined.equals(vae.sample(20, seed=0, rerank=3, relaxed=False, refine=2))
+    assert refined["smiles"].tolist() == vae.refine(chosen["smiles"], 2)["smiles"].tolist()
+    assert "refine" not in vae.sample(20, seed=0, refine=0).attrs
     record = json.loads((model_copy / "prior.json").read_text())
-    (model_copy / "prior.json").write_text(json.dumps({**record, "sampling": {"rerank": 0}}))
-    capsys.readouterr()
-    code = main(["sample", "-n", "3", "--model", str(model_copy)])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "damaged prior" in err[0]
+    for bad in ({"rerank": 0}, {"refine": -1}, {"refine": 1.5}):
+        (model_copy / "prior.json").write_text(json.dumps({**record, "sampling": bad}))
+        capsys.readouterr()
+        code = main(["sample", "-n", "3", "--model", str(model_copy)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "damaged prior" in err[0]
     code = main(["fit-prior", "--model", str(model_copy), "--data", str(tiny_csv), "--scale", "2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].endswith("--scale works with --kind exemplars")

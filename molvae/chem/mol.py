@@ -94,6 +94,28 @@ def canonical(smiles) -> str | None:
     return None if mol is None else Chem.MolToSmiles(mol)
 
 
+def saturate_radicals(smiles: str) -> str:
+    """Canonical ``smiles`` with every unpaired electron replaced by a hydrogen (a decoder that writes a stereo
+    atom such as [C@H] and then bonds it to two neighbours leaves a [CH] radical); ``smiles`` as given when it
+    has no radical or RDKit rejects it."""
+    mol = to_mol(smiles)
+    if mol is None or not any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
+        return smiles
+    mol = Chem.RWMol(mol)
+    for atom in mol.GetAtoms():
+        if atom.GetNumRadicalElectrons():
+            atom.SetNumExplicitHs(atom.GetNumExplicitHs() + atom.GetNumRadicalElectrons())
+            atom.SetNumRadicalElectrons(0)
+            atom.SetNoImplicit(True)
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as exc:  # noqa: BLE001 (RDKit's sanitization errors share no base class)
+        if not is_rdkit_error(exc):
+            raise
+        return smiles
+    return Chem.MolToSmiles(mol)
+
+
 def has_stereo(smiles: str) -> bool:
     """Whether a (canonical) SMILES carries stereochemistry: tetrahedral (@) or double-bond (/ \\) marks."""
     return any(c in smiles for c in "@/\\")

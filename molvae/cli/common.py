@@ -21,17 +21,27 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def positive(name):
-    """An argparse type: a whole number > 0."""
+def whole_number(name, minimum: int, requirement: str):
+    """An argparse type: a whole number >= minimum, else '<name> must be <requirement>'."""
     def parse(text):
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {v}")
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be {requirement}, got {v}")
         return v
     return parse
+
+
+def positive(name):
+    """An argparse type: a whole number > 0."""
+    return whole_number(name, 1, "positive")
+
+
+def non_negative(name):
+    """An argparse type: a whole number >= 0."""
+    return whole_number(name, 0, "0 or more")
 
 
 def float_arg(name, ok, requirement):

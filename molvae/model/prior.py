@@ -214,9 +214,11 @@ def load(model_dir, latent_dim: int) -> GaussianMixture | None:
 
 
 def _sampling(d) -> dict:
-    """prior.json's sampling defaults, checked: {"rerank": int >= 1, "relaxed": bool}, either optional."""
-    if not isinstance(d, dict) or set(d) - {"rerank", "relaxed"} \
+    """prior.json's sampling defaults, checked: {"rerank": int >= 1, "relaxed": bool, "refine": int >= 0}, each
+    optional."""
+    if not isinstance(d, dict) or set(d) - {"rerank", "relaxed", "refine"} \
             or not (isinstance(d.get("rerank", 1), int) and d.get("rerank", 1) >= 1) \
+            or not (isinstance(d.get("refine", 0), int) and d.get("refine", 0) >= 0) \
             or not isinstance(d.get("relaxed", False), bool):
         raise ValueError(f"bad sampling defaults {d!r}")
     return d
