@@ -52,6 +52,8 @@ def main() -> None:
     ap.add_argument("--scales", default="2,2.5,3", help="the exemplar priors' widths, in posterior sigmas")
     ap.add_argument("--reranks", default="1", help="greedy decoding re-ranking K draws a molecule (MolVAE.sample)")
     ap.add_argument("--refines", default="0", help="greedy samples refined C times (MolVAE.refine), e.g. 0,2,4")
+    ap.add_argument("--standard", action=argparse.BooleanOptionalAction, default=True,
+                    help="score N(0, I) too (default; --no-standard: only the fitted priors)")
     ap.add_argument("--data", default=str(ROOT / "data" / "moses_train_300k.csv.gz"))
     ap.add_argument("--reference", default="validation", help=REFERENCE_HELP)
     ap.add_argument("--label", default=None, help="results file name prior_choice_LABEL (default: the model's name)")
@@ -67,7 +69,7 @@ def main() -> None:
     rows = []
     print(f"encoded {len(mu)} molecules in {time.time() - t:.0f}s", flush=True)
     k_ex = min(args.exemplars, len(mu))
-    priors = [("N(0, I)", 0, lambda: None)]
+    priors = [("N(0, I)", 0, lambda: None)] if args.standard else []
     priors += [(f"mixture of {k}", k, lambda k=k: GaussianMixture.fit(mu, k, seed=0, log=print))
                for k in map(int, filter(None, args.components.split(",")))]
     priors += [(f"exemplars ({k_ex}), sigma x {sc}", k_ex,

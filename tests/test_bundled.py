@@ -176,13 +176,16 @@ def test_score_interpolate_explore_and_optimize_keep_a_stereo_drugs_stereochemis
 
 def test_the_broad_model_samples_from_its_exemplar_prior_as_it_was_chosen():
     """Its learned prior is an exemplar prior (benchmarks/results/prior_choice_broad.md): by default sample
-    decodes greedily and strictly, re-ranking four draws a molecule; the molecules are valid and distinct."""
+    decodes greedily and strictly, re-ranking four draws a molecule and refining the kept ones eight times; the
+    molecules are valid, distinct and free of radicals."""
     vae = MolVAE.load("broad")
-    assert vae.prior.components == 20000 and vae.prior.sampling == {"rerank": 4, "relaxed": False}
+    assert vae.prior.components == 20000 and vae.prior.sampling == {"rerank": 4, "relaxed": False, "refine": 8}
     df = vae.sample(100, seed=0)
     assert df.attrs["drawn"] == 400 and df.attrs["relaxed"] is False and df.attrs["greedy"] is True
+    assert df.attrs["refine"] == 8 and df.attrs["refined"] > 0
     assert df["valid"].all() and df["smiles"].nunique() >= 97
-    assert df.equals(vae.sample(100, seed=0, rerank=4, relaxed=False, greedy=True))
+    assert not any(a.GetNumRadicalElectrons() for s in df["smiles"] for a in chem.to_mol(s).GetAtoms())
+    assert df.equals(vae.sample(100, seed=0, rerank=4, relaxed=False, greedy=True, refine=8))
 
 
 def test_refining_moves_decoder_output_to_molecules_the_broad_model_reconstructs():

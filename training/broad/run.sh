@@ -6,7 +6,7 @@
 # LR, when set, overrides the config's Adam learning rate (run 7: 1e-5 after run 6's plateau at 3e-5). A resumed
 # run keeps its own settings (its config.json, the learning rate included), so LR is needed only to change it.
 # BETA, when set, overrides the config's KL weight the same way (run 9: 0.01, more information in z).
-# CLIP, when set, is the gradient-norm clip (run 10: 1.0, against the loss spikes of run 9b's second epoch).
+# CLIP, when set, is the gradient-norm clip of a new run (run 10: 1.0; the config's is 5.0).
 # A new run starts from MOLVAE_INIT (a model or checkpoint directory) when given; otherwise from the kept
 # weights (training/broad/weights), unpacked first when they are kept in 8 bits (training/broad/packed.py).
 # Since run 6 the data is the broad file with neutral copies of its charged training molecules
