@@ -284,25 +284,24 @@ class MolVAE:
         log-likelihood, NaN where none) and changed (whether the molecule differs from the one given)."""
         if cycles < 0:
             raise MolvaeError("cycles must be 0 or more")
-        given = [chem.canonical(s) or "" for s in chem.as_smiles(smiles)]
-        out = pd.DataFrame({"smiles": [chem.saturate_radicals(s) if s else s for s in given],
-                            "selfies": "", "loglik": np.nan})
-        rows = np.flatnonzero(out["smiles"].to_numpy() != "")
+        given = np.asarray([chem.canonical(s) or "" for s in chem.as_smiles(smiles)], dtype=object)
+        smiles = np.asarray([chem.saturate_radicals(s) if s else s for s in given], dtype=object)
+        selfies, loglik = np.full(len(given), "", dtype=object), np.full(len(given), np.nan)
+        rows = np.flatnonzero(smiles != "")
         for _ in range(cycles):
-            mu = self.encode(out["smiles"].to_numpy()[rows].tolist())
-            ok = rows[np.isfinite(mu).all(1)]
-            selfies, loglik = self.decode_selfies(mu[np.isfinite(mu).all(1)])
+            mu = self.encode(smiles[rows].tolist())
+            ok = np.isfinite(mu).all(1)
+            decoded, ll = self.decode_selfies(mu[ok])
             with selfies_rules(relaxed), chem.rdkit_quiet():
-                new = [selfies_to_smiles(sf) for sf in selfies]
+                new = [selfies_to_smiles(sf) for sf in decoded]
             keep = [j for j, smi in enumerate(new) if smi and (filters is None or filters(chem.to_mol(smi)))]
-            moved = [j for j in keep if chem.saturate_radicals(new[j]) != out.at[ok[j], "smiles"]]
-            for j in keep:
-                out.loc[ok[j], ["smiles", "selfies", "loglik"]] = [chem.saturate_radicals(new[j]), selfies[j],
-                                                                    round(float(loglik[j]), 4)]
+            at = rows[ok][keep]
+            stepped = np.asarray([chem.saturate_radicals(new[j]) for j in keep], dtype=object)
+            moved = bool((stepped != smiles[at]).any())
+            smiles[at], selfies[at], loglik[at] = stepped, [decoded[j] for j in keep], np.round(ll[keep].astype(np.float64), 4)
             if not moved:
                 break
-        out["changed"] = out["smiles"].to_numpy() != np.asarray(given, dtype=object)
-        return out
+        return pd.DataFrame({"smiles": smiles, "selfies": selfies, "loglik": loglik, "changed": smiles != given})
 
     def _refined(self, df: pd.DataFrame, cycles: int, filters) -> pd.DataFrame:
         """A sample with its valid molecules refined (refine()), in place of the draws; attrs say how many moved."""
