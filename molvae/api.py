@@ -278,10 +278,11 @@ class MolVAE:
         benchmarks/prior_choice.py it lowers the FCD of exemplar-prior samples at about the same novelty.
         Radicals (an unpaired electron a decoder leaves, e.g. on a [C@H] token whose bonds went elsewhere) are
         saturated with hydrogens first. A step that fails (the molecule cannot be encoded, RDKit rejects the
-        decode, or it fails ``filters``, a function mol -> bool) leaves that molecule as it was; the chain stops
-        early when a cycle changes nothing. One row per input, in order: smiles (canonical; empty where the
-        input is not a molecule), selfies (the last decode, empty where none was kept), loglik (its decoder
-        log-likelihood, NaN where none) and changed (whether the molecule differs from the one given)."""
+        decode, or it fails ``filters``, a function mol -> bool) leaves that molecule as it was, and such a molecule,
+        like one that came back as itself, leaves the chain (the greedy step would repeat). One row per input, in
+        order: smiles (canonical; empty where the input is not a molecule), selfies (the last decode, empty where
+        none was kept), loglik (its decoder log-likelihood, NaN where none) and changed (whether the molecule
+        differs from the one given)."""
         if cycles < 0:
             raise MolvaeError("cycles must be 0 or more")
         given = np.asarray([chem.canonical(s) or "" for s in chem.as_smiles(smiles)], dtype=object)
@@ -297,9 +298,11 @@ class MolVAE:
             keep = [j for j, smi in enumerate(new) if smi and (filters is None or filters(chem.to_mol(smi)))]
             at = rows[ok][keep]
             stepped = np.asarray([chem.saturate_radicals(new[j]) for j in keep], dtype=object)
-            moved = bool((stepped != smiles[at]).any())
-            smiles[at], selfies[at], loglik[at] = stepped, [decoded[j] for j in keep], np.round(ll[keep].astype(np.float64), 4)
-            if not moved:
+            moved = stepped != smiles[at]
+            smiles[at], selfies[at] = stepped, [decoded[j] for j in keep]
+            loglik[at] = np.round(ll[keep].astype(np.float64), 4)
+            rows = at[moved]  # a molecule that failed or stayed put would do the same again: only the moved go on
+            if not len(rows):
                 break
         return pd.DataFrame({"smiles": smiles, "selfies": selfies, "loglik": loglik, "changed": smiles != given})
 

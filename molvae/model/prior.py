@@ -47,7 +47,7 @@ class GaussianMixture:
             raise PriorError("prior tensors contain NaN, inf or negative weights")
         self.weights = (weights / weights.sum()).double()
         self.means, self.log_vars = means.double(), log_vars.double()
-        self.sampling: dict = {}  # the decoding it was chosen with (prior.json's sampling: rerank, relaxed)
+        self.sampling: dict = {}  # the decoding it was chosen with (prior.json's sampling: rerank, relaxed, refine)
 
     @property
     def dim(self) -> int:
