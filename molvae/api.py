@@ -212,7 +212,7 @@ class MolVAE:
     def sample(self, n: int, temperature: float = 1.0, latent_scale: float = 1.0, greedy: bool | None = None,
                seed: int | None = 0, keep_invalid: bool = False, max_draws: int | None = None,
                relaxed: bool | None = None, rerank: int | None = None, progress: bool = False, prior: str = "auto",
-               filters=None, workers: int = 1, refine: int | None = None) -> pd.DataFrame:
+               filters=None, workers: int = 1, refine: int | None = None, rank: str | None = None) -> pd.DataFrame:
         """n molecules decoded from latents drawn from the prior: ``prior="learned"`` the model's learned prior
         (molvae.model.prior; latent_scale multiplies its components' spread), ``"standard"`` N(0, latent_scale^2 I),
         ``"auto"`` (default) the learned prior when the model has one. greedy: argmax decoding (True), tokens
@@ -226,11 +226,12 @@ class MolVAE:
         more realistic molecules); None (default): relaxed when decoding greedily from a learned prior (FCD
         0.61 against 1.10 at 30,000 samples, about 1.2 draws per molecule: benchmarks/results/quality_30000*),
         strict otherwise. The choices made are in ``attrs`` (prior, greedy, relaxed). rerank K draws K times
-        as many molecules and keeps the n with the highest decoder log-likelihood per token (in draw order):
-        likelihood re-ranking; None (default): 1, or what the learned prior was chosen with (its prior.json's
-        `sampling`: relaxed, rerank and refine, used when decoding greedily from it and not given). refine C passes
-        each kept molecule C times through the autoencoder (MolVAE.refine: re-encoded, its mu decoded greedily),
-        after any re-ranking; None (default): 0, or the learned prior's recorded choice. progress shows a bar of draws
+        as many molecules and keeps the n ranked highest (in draw order): by ``rank`` "likelihood", the decoder's
+        log-likelihood per token, before refining; by "critic", the model's realism critic (molvae.model.critic,
+        fitted by `molvae fit-critic`), after refining every draw; None (default): 1, or what the learned prior was
+        chosen with (its prior.json's `sampling`: relaxed, rerank, refine and rank, used when decoding greedily from
+        it and not given). refine C passes each kept molecule C times through the autoencoder (MolVAE.refine:
+        re-encoded, its mu decoded greedily); None (default): 0, or the learned prior's recorded choice. progress shows a bar of draws
         (on a terminal). filters (a function mol -> bool, e.g. molvae.metrics.filter_function("moses")) discards
         molecules that fail it, counted among the discards. workers > 1 turns SELFIES into SMILES and checks
         them with RDKit in that many processes while the GRU decodes the next batch (when n needs more than one
@@ -240,7 +241,18 @@ class MolVAE:
         rerank = chosen.get("rerank", 1) if rerank is None else rerank
         relaxed = chosen.get("relaxed") if relaxed is None else relaxed
         refine = chosen.get("refine", 0) if refine is None else refine
-        _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid, refine)
+        rank = chosen.get("rank", "likelihood") if rank is None else rank
+        _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid, refine, rank)
+        if rerank > 1 and rank == "critic":
+            critic = self.critic
+            if critic is None:
+                raise MolvaeError(f"this model has no critic to rank by (fit one: molvae fit-critic --model"
+                                  f" {self.path})")
+            pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, keep_invalid, max_draws and
+                               max_draws * rerank, relaxed, 1, progress, prior, filters, workers, refine)
+            out = _rerank(pool, n, critic.score(pool["smiles"]))
+            out.attrs.update(rank="critic")
+            return out
         if rerank > 1 or refine:
             df = self.sample(n * rerank, temperature, latent_scale, greedy, seed, keep_invalid, max_draws and
                              max_draws * rerank, relaxed, 1, progress, prior, filters, workers, refine=0)
@@ -320,6 +332,15 @@ class MolVAE:
         out = df.assign(smiles=smiles, selfies=selfies, loglik=loglik)
         out.attrs.update(df.attrs, refine=cycles, refined=int(done["changed"].sum()))
         return out
+
+    @property
+    def critic(self):
+        """The model's realism critic (molvae.model.critic.Critic), or None when it has none."""
+        if not hasattr(self, "_critic"):
+            from .model import critic
+
+            self._critic = critic.load(self.path) if self.path else None
+        return self._critic
 
     @property
     def prior(self):
@@ -405,7 +426,9 @@ class MolVAE:
 
 
 def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool,
-                       refine: int = 0) -> None:
+                       refine: int = 0, rank: str = "likelihood") -> None:
+    if rank not in ("likelihood", "critic"):
+        raise MolvaeError(f"unknown rank '{rank}' (likelihood, critic)")
     if refine < 0:
         raise MolvaeError("refine must be 0 or more")
     if rerank < 1:
@@ -432,11 +455,13 @@ def _kept_rows(selfies: list, loglik, smiles: list, keep_invalid: bool, filters,
     return rows
 
 
-def _rerank(pool: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The n molecules of a sample with the highest decoder log-likelihood per token, in draw order."""
-    per_token = pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)
-    keep = np.sort(np.argsort(-per_token.to_numpy(), kind="stable")[:n])
+def _rerank(pool: pd.DataFrame, n: int, score=None) -> pd.DataFrame:
+    """The n molecules of a sample with the highest ``score`` (NaN lowest; default: the decoder log-likelihood
+    per token), in draw order."""
+    if score is None:
+        score = (pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)).to_numpy()
+    keep = np.sort(np.argsort(-np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf), kind="stable")[:n])
     out = pool.iloc[keep].reset_index(drop=True)
-    out.attrs.update(drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
+    out.attrs.update(pool.attrs, drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
                      "re-ranked out": len(pool) - len(out)})
     return out

@@ -1,4 +1,4 @@
-"""`molvae sample` and `molvae fit-prior`."""
+"""`molvae sample`, `molvae fit-prior` and `molvae fit-critic`."""
 from __future__ import annotations
 
 import time
@@ -7,7 +7,7 @@ from .common import SHORTFALL, UsageError, add_model, add_smiles_column, add_sta
 
 
 GUIDED_IGNORES = {"latent_scale": "--latent-scale", "keep_invalid": "--keep-invalid", "rerank": "--rerank",
-                  "refine": "--refine",
+                  "refine": "--refine", "rank": "--rank",
                   "relaxed": {True: "--relaxed", False: "--strict"}, "workers": "--workers", "quiet": "--quiet"}
 
 
@@ -25,7 +25,8 @@ def _draw(args, vae, conditions, filters):
     return vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale or 1.0,
                       greedy=args.greedy, seed=args.seed, keep_invalid=bool(args.keep_invalid), relaxed=args.relaxed,
                       rerank=args.rerank, progress=not args.quiet, prior=args.prior, filters=filters,
-                      max_draws=args.max_draws, workers=args.workers or available_cpus(), refine=args.refine)
+                      max_draws=args.max_draws, workers=args.workers or available_cpus(), refine=args.refine,
+                      rank=args.rank)
 
 
 def cmd_sample(args) -> int:
@@ -76,6 +77,7 @@ def cmd_sample(args) -> int:
 def register(sub) -> None:
     _sample_parser(sub)
     _fit_prior_parser(sub)
+    _fit_critic_parser(sub)
 
 
 def _sample_parser(sub) -> None:
@@ -118,6 +120,10 @@ def _sample_parser(sub) -> None:
                    help="pass each molecule C times through the autoencoder (re-encoded, its mu decoded greedily):"
                         " fewer broken rings and radicals, at about the same novelty (default 0, or what the"
                         " model's learned prior was chosen with; not with --where)")
+    p.add_argument("--rank", choices=["likelihood", "critic"], default=None,
+                   help="what --rerank keeps: the most likely per token, or what the model's realism critic"
+                        " (molvae fit-critic) scores most data-like after refining every draw (default: likelihood,"
+                        " or what the model's learned prior was chosen with; not with --where)")
     p.add_argument("--where", action="append", default=None, metavar="CONDITION",
                    help="keep only molecules meeting it, by RDKit's value: 'qed >= 0.8', '2 <= logp <= 3' (repeat"
                         " for several; the property head steers the draws)")
@@ -173,7 +179,7 @@ def _fit_prior_parser(sub) -> None:
 
 
 def _prior_destination(args):
-    """Where fit-prior writes: --out (a new directory), else --model's directory, never a bundled model (the
+    """Where fit-prior and fit-critic write: --out (a new directory), else --model's directory, never a bundled model (the
     installed package is not written to). UsageError before any work otherwise."""
     from pathlib import Path
 
@@ -188,9 +194,21 @@ def _prior_destination(args):
         return out
     if args.model is None or (args.model in bundled_models() and not Path(args.model).exists()):
         name = args.model or "default"
-        raise UsageError(f"the bundled model '{name}' is part of the installed package: write a copy with the"
-                         f" fitted prior with --out DIR (or give --model a model directory of your own)")
+        raise UsageError(f"the bundled model '{name}' is part of the installed package: write a copy with what"
+                         f" {args.command} fits with --out DIR (or give --model a model directory of your own)")
     return None
+
+
+def _copy_model(vae, out):
+    """A copy of the model's directory at ``out`` (its training set too, when it is shared from elsewhere)."""
+    import shutil
+
+    from ..model.checkpoint import load_training_set, save_training_set, training_set_paths
+
+    shutil.copytree(vae.path, out, dirs_exist_ok=True)
+    if any(p.parent != vae.path for p in training_set_paths(vae.path)):  # a shared set travels with the copy
+        save_training_set(out, hashes=load_training_set(vae.path))
+    return out
 
 
 def cmd_fit_prior(args) -> int:
@@ -215,16 +233,59 @@ def cmd_fit_prior(args) -> int:
                 **({"refine": args.refine} if args.refine else {})}
     if sampling:
         record["sampling"] = sampling
-    if out is not None:
-        import shutil
-
-        from ..model.checkpoint import load_training_set, save_training_set, training_set_paths
-
-        shutil.copytree(vae.path, out, dirs_exist_ok=True)
-        if any(p.parent != vae.path for p in training_set_paths(vae.path)):  # a shared set travels with the copy
-            save_training_set(out, hashes=load_training_set(vae.path))
-    dest = out or vae.path
+    dest = _copy_model(vae, out) if out is not None else vae.path
     prior.save(dest, fitted, record)
     report(f"fitted a {args.components}-component {args.kind} prior on {record['molecules']} molecules in"
            f" {record['fit_seconds']}s; written to {dest / prior.PRIOR_WEIGHTS}")
+    return 0
+
+
+def _fit_critic_parser(sub) -> None:
+    p = sub.add_parser("fit-critic", help="fit a realism critic (training molecules against the model's own"
+                                          " samples) that re-ranks samples, and save it in the model directory,"
+                                          " or in a copy (--out)")
+    add_model(p)
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write a copy of the model with the critic to DIR (a new directory); required for a bundled"
+                        " model")
+    p.add_argument("--data", required=True, help="training molecules (the model's own training data)")
+    add_smiles_column(p)
+    p.add_argument("--skip", type=non_negative("--skip"), default=0,
+                   help="rows of --data to pass over first, e.g. those the prior was fitted on (default 0)")
+    p.add_argument("--molecules", type=positive("--molecules"), default=20_000,
+                   help="training molecules the critic sees, the rows after --skip (default 20,000)")
+    p.add_argument("--samples", type=positive("--samples"), default=20_000,
+                   help="samples the critic sees, drawn as `molvae sample` draws without re-ranking (default 20,000)")
+    p.add_argument("--rerank", type=positive("--rerank"), default=None,
+                   help="record that `molvae sample` re-ranks K draws per molecule by the critic by default (default:"
+                        " the prior's recorded K)")
+    p.add_argument("--epochs", type=positive("--epochs"), default=8, help="training epochs (default 8)")
+    p.add_argument("--seed", type=int, default=987_654,
+                   help="random seed of the samples and the fit (default 987654, away from sampling's default 0)")
+    add_standardize(p)
+    p.set_defaults(func=cmd_fit_critic)
+
+
+def cmd_fit_critic(args) -> int:
+    from ..chem.pools import available_cpus
+    from ..io.tables import read_smiles
+    from ..model import critic, prior
+
+    out = _prior_destination(args)
+    vae = load(args)
+    if vae.prior is None:
+        raise UsageError("fit-critic separates training molecules from samples of the model's learned prior: fit"
+                         " one first (molvae fit-prior)")
+    smiles = read_smiles(args.data, args.smiles_column)[args.skip: args.skip + args.molecules]
+    positives = standardized(args, smiles)
+    report(f"drawing {args.samples} samples (seed {args.seed}) ...")
+    negatives = vae.sample(args.samples, rerank=1, seed=args.seed, workers=available_cpus())["smiles"].tolist()
+    fitted, record = critic.fit(positives, negatives, args.epochs, args.seed, log=report)
+    record.update(data=str(args.data), rows=[args.skip, args.skip + len(smiles)])
+    dest = _copy_model(vae, out) if out is not None else vae.path
+    critic.save(dest, fitted, record)
+    sampling = prior.record_sampling(dest, rank="critic", **({"rerank": args.rerank} if args.rerank else {}))
+    report(f"fitted a critic on {record['training_molecules']} training molecules and {record['sampled_molecules']}"
+           f" samples in {record['fit_seconds']}s (held-out accuracy {record['held_out_accuracy']:.3f}); written to"
+           f" {dest / critic.CRITIC_WEIGHTS}; sampling defaults now {sampling}")
     return 0

@@ -213,15 +213,33 @@ def load(model_dir, latent_dim: int) -> GaussianMixture | None:
     return prior
 
 
+RANKS = ("likelihood", "critic")
+
+
 def _sampling(d) -> dict:
-    """prior.json's sampling defaults, checked: {"rerank": int >= 1, "relaxed": bool, "refine": int >= 0}, each
-    optional."""
-    if not isinstance(d, dict) or set(d) - {"rerank", "relaxed", "refine"} \
+    """prior.json's sampling defaults, checked: {"rerank": int >= 1, "relaxed": bool, "refine": int >= 0, "rank":
+    one of RANKS}, each optional."""
+    if not isinstance(d, dict) or set(d) - {"rerank", "relaxed", "refine", "rank"} \
+            or d.get("rank", "likelihood") not in RANKS \
             or not (isinstance(d.get("rerank", 1), int) and d.get("rerank", 1) >= 1) \
             or not (isinstance(d.get("refine", 0), int) and d.get("refine", 0) >= 0) \
             or not isinstance(d.get("relaxed", False), bool):
         raise ValueError(f"bad sampling defaults {d!r}")
     return d
+
+
+def record_sampling(model_dir, **changes) -> dict:
+    """Set sampling defaults (e.g. rank="critic", rerank=4) in a model directory's prior.json; the new defaults."""
+    from ..io.atomic import write_json
+
+    d = Path(model_dir) / PRIOR_RECORD
+    try:
+        full = json.loads(d.read_text())
+        full["sampling"] = _sampling({**full.get("sampling", {}), **changes})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise PriorError(f"cannot record sampling defaults in {d}: {str(exc).splitlines()[0]}") from None
+    write_json(d, full)
+    return full["sampling"]
 
 
 def record(prior: GaussianMixture) -> dict:
