@@ -60,6 +60,8 @@ def main():
                         help="SELFIES's own constraints")
     ap.add_argument("--rerank", type=int, default=1, help="likelihood re-ranking factor")
     ap.add_argument("--refine", type=int, default=0, help="autoencoder refinement cycles (MolVAE.refine)")
+    ap.add_argument("--rank", choices=["likelihood", "critic"], default="likelihood",
+                    help="what re-ranking keeps (critic: the model's realism critic, after refining every draw)")
     ap.add_argument("--recon", type=int, default=300)
     ap.add_argument("--name", default=None, help="results file name (default: quality_<n>)")
     ap.add_argument("--int8", action="store_true", help="dynamic int8 quantization (molvae sample --int8)")
@@ -89,7 +91,7 @@ def main():
     greedy = {"default": None, "greedy": True, "sampled": False}[args.decoding]
     df = vae.sample(args.n, temperature=args.temperature, latent_scale=args.latent_scale, seed=args.seed,
                     keep_invalid=args.rerank == 1, relaxed=args.relaxed, rerank=args.rerank,
-                    prior=args.prior, greedy=greedy, refine=args.refine)
+                    prior=args.prior, greedy=greedy, refine=args.refine, rank=args.rank)
     prior_used = "learned" if vae.uses_learned_prior(args.prior) else "standard"
     decoding = args.decoding if greedy is not None else ("greedy" if prior_used == "learned" else "sampled")
     sample_s = time.time() - t
@@ -122,7 +124,7 @@ def main():
     res.update(prior=prior_used, decoding=decoding,
                prior_components=vae.prior.components if prior_used == "learned" else None)
     res.update(latent_dim=vae.latent_dim, temperature=args.temperature, latent_scale=args.latent_scale,
-               relaxed=df.attrs["relaxed"], rerank=args.rerank, refine=args.refine, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
+               relaxed=df.attrs["relaxed"], rerank=args.rerank, refine=args.refine, rank=args.rank, int8=args.int8, draws=df.attrs["drawn"], seed=args.seed, sample_seconds=round(sample_s, 1), novelty_vs=novelty_vs, model=str(vae.path))
     res = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
     res.update(prov)
     save(name, res, markdown(res))
@@ -142,7 +144,8 @@ def markdown(res: dict) -> str:
     how = (f"{prior}, {decoding}" + (f", latent scale {res['latent_scale']}" if res["latent_scale"] != 1 else "")
            + (", int8" if res.get("int8") else "") + (", relaxed" if res["relaxed"] else "")
            + (f", rerank {res['rerank']}" if res["rerank"] > 1 else "")
-           + (f", refine {res['refine']}" if res.get("refine") else ""))
+           + (f", refine {res['refine']}" if res.get("refine") else "")
+           + (", ranked by the realism critic" if res.get("rank") == "critic" else ""))
     lines.append(f"| **molvae** ({how}, n={res['n']:,}) | " + " | ".join(fmt(v) for v in ours)
                  + f" | {res['recon_scaffold_test']:.3f} | {res['active_units']}/{res['latent_dim']}"
                  + (f" ({res['kl_above_floor']} with KL > 2x free bits)" if "kl_above_floor" in res else "") + " |")

@@ -1,7 +1,8 @@
 """Which learned prior to ship: draws from N(0, I), from Gaussian mixtures of K components fitted to the
 training molecules' mu and (--exemplars K) from exemplar priors (one component per fit molecule, its posterior
 widened: molvae.model.prior.GaussianMixture.exemplars), each decoded greedily (--reranks: re-ranked; --refines: then
-refined by the autoencoder, MolVAE.refine) and by sampling (T = 1), scored by
+refined by the autoencoder, MolVAE.refine; --ranks critic: re-ranked by the model's realism critic after refining every
+draw, molvae.model.critic) and by sampling (T = 1), scored by
 FCD against validation molecules (30,000 rows of the training file after those the fit encoded; `--reference moses_test` for the test
 split, reported once), novelty against the model's training set, validity and uniqueness.
 
@@ -52,6 +53,8 @@ def main() -> None:
     ap.add_argument("--scales", default="2,2.5,3", help="the exemplar priors' widths, in posterior sigmas")
     ap.add_argument("--reranks", default="1", help="greedy decoding re-ranking K draws a molecule (MolVAE.sample)")
     ap.add_argument("--refines", default="0", help="greedy samples refined C times (MolVAE.refine), e.g. 0,2,4")
+    ap.add_argument("--ranks", default="likelihood",
+                    help="what re-ranking keeps: likelihood (before refining), critic (the model's critic, after)")
     ap.add_argument("--standard", action=argparse.BooleanOptionalAction, default=True,
                     help="score N(0, I) too (default; --no-standard: only the fitted priors)")
     ap.add_argument("--data", default=str(ROOT / "data" / "moses_train_300k.csv.gz"))
@@ -76,6 +79,7 @@ def main() -> None:
                 lambda sc=sc: GaussianMixture.exemplars_drawn(mu, log_var, k_ex, sc, seed=0))
                for sc in (map(float, args.scales.split(",")) if args.exemplars else [])]
     reranks = [int(r) for r in args.reranks.split(",")]
+    ranks = args.ranks.split(",")
     refines = sorted(int(c) for c in args.refines.split(","))
     for name, k, build in priors:
         t = time.time()
@@ -83,7 +87,17 @@ def main() -> None:
         fit_s = time.time() - t
         if prior is not None:
             vae._prior = prior
-        for greedy, rerank in [(True, r) for r in reranks] + [(False, 1)]:
+        for rerank in [r for r in reranks if r > 1] if "critic" in ranks else []:
+            for cycles in refines:
+                t = time.time()
+                df = vae.sample(args.n, greedy=True, seed=1, prior="learned" if prior is not None else "standard",
+                                relaxed=False, rerank=rerank, refine=cycles, rank="critic")
+                row = {"prior": name, "components": k, "rerank": rerank, "refine": cycles, "rank": "critic",
+                       "decoding": f"greedy, refine {cycles}, critic rerank {rerank}", "fit_seconds": round(fit_s, 1),
+                       "sample_seconds": round(time.time() - t, 1), **metrics.sample_scores(df["smiles"].tolist(), train, ref)}
+                print(row, flush=True)
+                rows.append(row)
+        for greedy, rerank in [(True, r) for r in reranks if "likelihood" in ranks] + [(False, 1)]:
             t = time.time()
             df = vae.sample(args.n, greedy=greedy, seed=1, prior="learned" if prior is not None else "standard",
                             relaxed=False, rerank=rerank, refine=0)  # the priors compared under SELFIES's own constraints

@@ -72,7 +72,12 @@ def record(models: dict | None = None) -> dict:
     """The provenance fields for a results file. models: {label: MolVAE, model directory or bundled name};
     None or {} for a run that used no model."""
     head, dirty = commit()
-    return {"weights_sha256": {str(k): sha256(weights_file(m)) for k, m in (models or {}).items()},
+    weights = {}
+    for k, m in (models or {}).items():
+        weights[str(k)] = sha256(weights_file(m))
+        if (weights_file(m).parent / "critic.safetensors").exists():  # a realism critic re-ranks its samples
+            weights[f"{k} critic"] = sha256(weights_file(m).parent / "critic.safetensors")
+    return {"weights_sha256": weights,
             "commit": head, "commit_dirty": dirty, "cores": os.cpu_count(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
