@@ -14,6 +14,7 @@ import torch
 from .chem import mol as chem
 from .model import checkpoint
 from .model.device import pick_device
+from .model.prior import RANKS
 from .model.vae import VAE, is_quantized
 from .model.tokens import SmilesDecoding, Vocab, pad_batch, selfies_rules, selfies_to_smiles
 from .errors import MolvaeError
@@ -243,19 +244,17 @@ class MolVAE:
         refine = chosen.get("refine", 0) if refine is None else refine
         rank = chosen.get("rank", "likelihood") if rank is None else rank
         _check_sample_args(n, temperature, latent_scale, rerank, keep_invalid, refine, rank)
-        if rerank > 1 and rank == "critic":
-            critic = self.critic
-            if critic is None:
-                raise MolvaeError(f"this model has no critic to rank by (fit one: molvae fit-critic --model"
-                                  f" {self.path})")
-            pool = self.sample(n * rerank, temperature, latent_scale, greedy, seed, keep_invalid, max_draws and
-                               max_draws * rerank, relaxed, 1, progress, prior, filters, workers, refine)
-            out = _rerank(pool, n, critic.score(pool["smiles"]))
-            out.attrs.update(rank="critic")
-            return out
+        by_critic = rerank > 1 and rank == "critic"  # the critic ranks refined draws; likelihood ranks raw ones
+        if by_critic and self.critic is None:
+            raise MolvaeError(f"this model has no critic to rank by (fit one: molvae fit-critic --model {self.path})")
         if rerank > 1 or refine:
             df = self.sample(n * rerank, temperature, latent_scale, greedy, seed, keep_invalid, max_draws and
-                             max_draws * rerank, relaxed, 1, progress, prior, filters, workers, refine=0)
+                             max_draws * rerank, relaxed, 1, progress, prior, filters, workers,
+                             refine=refine if by_critic else 0)
+            if by_critic:
+                out = _rerank(df, n, self.critic.score(df["smiles"]))
+                out.attrs.update(rank="critic")
+                return out
             return self._refined(_rerank(df, n) if rerank > 1 else df, refine, filters)
         draw, learned = self.prior_sampler(prior, latent_scale), self.uses_learned_prior(prior)
         if greedy is None:
@@ -427,8 +426,8 @@ class MolVAE:
 
 def _check_sample_args(n: int, temperature: float, latent_scale: float, rerank: int, keep_invalid: bool,
                        refine: int = 0, rank: str = "likelihood") -> None:
-    if rank not in ("likelihood", "critic"):
-        raise MolvaeError(f"unknown rank '{rank}' (likelihood, critic)")
+    if rank not in RANKS:
+        raise MolvaeError(f"unknown rank '{rank}' ({', '.join(RANKS)})")
     if refine < 0:
         raise MolvaeError("refine must be 0 or more")
     if rerank < 1:
@@ -462,6 +461,6 @@ def _rerank(pool: pd.DataFrame, n: int, score=None) -> pd.DataFrame:
         score = (pool["loglik"] / pool["selfies"].str.count(r"\[").add(1)).to_numpy()
     keep = np.sort(np.argsort(-np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf), kind="stable")[:n])
     out = pool.iloc[keep].reset_index(drop=True)
-    out.attrs.update(pool.attrs, drawn=pool.attrs["drawn"], discarded={**pool.attrs["discarded"],
+    out.attrs.update(pool.attrs, discarded={**pool.attrs["discarded"],
                      "re-ranked out": len(pool) - len(out)})
     return out

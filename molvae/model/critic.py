@@ -68,8 +68,16 @@ def fit(positives, negatives, epochs: int = 8, seed: int = 0, held_out: float = 
         raise MolvaeError(f"a critic needs at least 10 molecules of each kind ({len(xp)} training, {len(xn)} sampled)")
     x = torch.as_tensor(np.concatenate([xp, xn]))
     y = torch.cat([torch.ones(len(xp)), torch.zeros(len(xn))])
+    with torch.random.fork_rng():  # the seed fixes the fit without resetting the caller's random state
+        torch.manual_seed(seed)
+        critic, acc = _train(x, y, epochs, seed, held_out, log)
+    return critic, {"training_molecules": int(len(xp)), "sampled_molecules": int(len(xn)), "epochs": epochs,
+                    "seed": seed, "held_out_accuracy": round(acc, 4), "fit_seconds": round(time.time() - t0, 1)}
+
+
+def _train(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, held_out: float, log) -> tuple[Critic, float]:
+    """The classifier fitted on all but ``held_out`` of the rows, and its accuracy on those."""
     g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     perm = torch.randperm(len(x), generator=g)
     cut = max(1, int(held_out * len(x)))
     val, tr = perm[:cut], perm[cut:]
@@ -91,8 +99,7 @@ def fit(positives, negatives, epochs: int = 8, seed: int = 0, held_out: float = 
                      "w2": net[3].weight.detach(), "b2": net[3].bias.detach()})
     with torch.no_grad():
         acc = float(((critic._logits(x[val]) > 0).float() == y[val]).float().mean())
-    return critic, {"training_molecules": int(len(xp)), "sampled_molecules": int(len(xn)), "epochs": epochs,
-                    "seed": seed, "held_out_accuracy": round(acc, 4), "fit_seconds": round(time.time() - t0, 1)}
+    return critic, acc
 
 
 def save(model_dir, critic: Critic, record: dict) -> None:
