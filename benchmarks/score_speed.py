@@ -119,9 +119,9 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     src = tmp / "in.csv"
     src.write_text("SMILES\n" + "\n".join(smiles) + "\n")
-    molvae = [sys.executable, "-m", "molvae", "score", str(src), "--quiet"]
+    molvae = [sys.executable, "-m", "molvae", "score", str(src), "--quiet", "--model", "moses"]
 
-    prov = record({} if args.only_big else {"default": "default"})  # full scoring: the bundled default model
+    prov = record({} if args.only_big else {"moses": "moses"})  # full scoring: the bundled MOSES model
     res = {"rows": {}}
     if not args.only_big:
         t = time.time()

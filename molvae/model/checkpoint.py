@@ -225,7 +225,7 @@ def load_training_set(model_dir) -> np.ndarray | None:
 
 
 BUNDLED_MODELS = Path(__file__).parent.parent / "models"
-DEFAULT_MODEL = "moses"  # the bundled model that `default` (and no model at all) names
+DEFAULT_MODEL = "broad"  # the bundled model that `default` (and no model at all) names
 
 
 def bundled_models() -> list[str]:
